@@ -1,0 +1,7 @@
+export * from './amqp-bus.js'
+export * from './bus.js'
+export * from './contract.js'
+export * from './inbox.js'
+export * from './memory-bus.js'
+export * from './publisher.js'
+export * from './open-bus.js'

@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto'
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest
+} from 'fastify'
+import type { Logger } from 'pino'
+import { AppError, commonErrors } from './errors.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated user's id, once known; every log line carries it. */
+    userId: string | null
+  }
+}
+
+export interface AppOptions {
+  logger: Logger
+  /** Largest accepted request body in bytes. */
+  bodyLimit?: number
+  /** Trust X-Forwarded-* from a gateway in front (fastify's trustProxy). */
+  trustProxy?: boolean | string
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
+
+/**
+ * Takes the gateway's request id when it is well formed, so one login can be
+ * followed across services; anything else gets a fresh id.
+ */
+function requestIdFrom (request: { headers: Record<string, unknown> }): string {
+  const given = request.headers['x-request-id']
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+}
+
+/**
+ * Builds a fastify instance with the behaviour every service shares: request
+ * ids, one log line per request, and `{error, message}` bodies for every
+ * failure. It does not listen; `server.ts` of each service does that.
+ */
+export function createApp (options: AppOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    disableRequestLogging: true,
+    genReqId: requestIdFrom,
+    requestIdLogLabel: 'request_id',
+    bodyLimit: options.bodyLimit ?? 16 * 1024,
+    trustProxy: options.trustProxy ?? false,
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } }
+  }) as unknown as FastifyInstance
+
+  app.decorateRequest('userId', null)
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+
+  app.addHook('onResponse', async (request, reply) => {
+    logRequest(request, reply)
+  })
+
+  app.setErrorHandler(buildErrorHandler())
+  app.setNotFoundHandler(async (_request, reply) => {
+    await reply.code(404).send({ error: 'not_found', message: 'Nothing is here.' })
+  })
+
+  return app
+}
+
+function logRequest (request: FastifyRequest, reply: FastifyReply): void {
+  const status = reply.statusCode
+  const line = {
+    method: request.method,
+    route: request.routeOptions.url ?? 'unmatched',
+    status,
+    ms: Math.round(reply.elapsedTime),
+    user_id: request.userId ?? undefined
+  }
+
+  if (status >= 500) request.log.error(line, 'request')
+  else request.log.info(line, 'request')
+}
+
+/** Maps errors fastify raises itself onto our error codes. */
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_request',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_request'
+}
+
+export interface ErrorBodyOptions {
+  /** Fields added to every error body of the routes this handler covers. */
+  extraFields?: Record<string, unknown>
+}
+
+/**
+ * Turns any error into `{error, message}`. Client mistakes are answered with
+ * their code and logged at info; anything unexpected is a 500 whose cause is
+ * logged and whose detail never reaches the client.
+ */
+export function buildErrorHandler (options: ErrorBodyOptions = {}) {
+  return async function handleError (
+    this: FastifyInstance,
+    error: FastifyError | AppError | Error,
+    request: FastifyRequest,
+    reply: FastifyReply
+  ) {
+    const appError = toAppError(error)
+
+    if (appError.statusCode >= 500) {
+      request.log.error({ err: appError.cause ?? error, code: appError.code }, 'request failed')
+    } else {
+      request.log.info({ code: appError.code }, 'request refused')
+    }
+
+    if (appError.statusCode === 429 || appError.statusCode === 503) {
+      const retryAfter = appError.extra?.retry_after
+      if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter))
+    }
+
+    await reply.code(appError.statusCode).send({
+      ...options.extraFields,
+      error: appError.code,
+      message: appError.message,
+      ...appError.extra
+    })
+  }
+}
+
+function toAppError (error: FastifyError | AppError | Error): AppError {
+  if (error instanceof AppError) return error
+
+  const fastifyError = error as FastifyError
+  if (fastifyError.validation) {
+    return commonErrors.invalid_request({ message: validationMessage(fastifyError) })
+  }
+
+  const mapped = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined
+  if (mapped) return new AppError(mapped, fastifyError.statusCode ?? 400, clientMessage(mapped))
+
+  const status = fastifyError.statusCode
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return commonErrors.invalid_request({ cause: error })
+  }
+
+  return commonErrors.internal({ cause: error })
+}
+
+function clientMessage (code: string): string {
+  const spec = (commonErrors.specs as Record<string, { message: string }>)[code]
+  return spec?.message ?? 'The request is not valid.'
+}
+
+/** Says what was wrong with the input without echoing the input itself. */
+function validationMessage (error: FastifyError): string {
+  const first = error.validation?.[0]
+  if (!first) return 'The request is not valid.'
+
+  const where = error.validationContext ?? 'body'
+  const path = first.instancePath ? first.instancePath.slice(1).replaceAll('/', '.') : ''
+  const missing = (first.params as { missingProperty?: string }).missingProperty
+  const extra = (first.params as { additionalProperty?: string }).additionalProperty
+
+  if (missing) return `${where}.${missing} is required.`
+  if (extra) return `${where}.${extra} is not allowed.`
+  return `${where}${path ? '.' + path : ''} ${first.message ?? 'is not valid'}.`
+}

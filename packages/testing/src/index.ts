@@ -1,0 +1,2 @@
+export * from './backing.js'
+export * from './log-capture.js'
