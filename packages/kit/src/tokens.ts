@@ -150,3 +150,10 @@ async function principalFrom (request: FastifyRequest): Promise<Principal> {
     amr: Array.isArray(claims.amr) ? claims.amr : []
   }
 }
+
+/** Reads a JWKS document over HTTP, bounded in time. */
+export async function fetchJwks (url: string): Promise<unknown> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(3000) })
+  if (!response.ok) throw new Error(`JWKS answered ${response.status}`)
+  return await response.json()
+}

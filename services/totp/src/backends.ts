@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { connectMongo, connectRedis, jwksKeyResolver, reach, type KeyResolver, type ReadinessCheck } from '@twofa/kit'
+import { connectMongo, connectRedis, fetchJwks, jwksKeyResolver, reach, type KeyResolver, type ReadinessCheck } from '@twofa/kit'
 import { MemoryInbox, openBus, type EventBus, type Inbox } from '@twofa/events'
 import type { TotpConfig } from './config.js'
 import { MemoryFactorStore, type FactorStore } from './store/factors.js'
@@ -23,12 +23,6 @@ export interface SharedBackends {
   /** A bus shared with other services in the same process. */
   bus?: EventBus
   resolveKey?: KeyResolver
-}
-
-async function fetchJwks (url: string): Promise<unknown> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(3000) })
-  if (!response.ok) throw new Error(`JWKS answered ${response.status}`)
-  return await response.json()
 }
 
 /**

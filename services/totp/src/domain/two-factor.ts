@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import QRCode from 'qrcode'
-import type { DecisionLog } from '@twofa/kit'
+import type { DecisionLog, Proof } from '@twofa/kit'
 import type { EventPublisher } from '@twofa/events'
 import { errors } from '../errors.js'
 import type { Factor, FactorStore } from '../store/factors.js'
@@ -41,9 +41,6 @@ export interface TwoFactorDeps {
   /** Milliseconds since the epoch; a test pins it. */
   now: () => number
 }
-
-/** A second factor as the user presents it: exactly one of the two. */
-export type Proof = { totp_code: string, recovery_code?: undefined } | { recovery_code: string, totp_code?: undefined }
 
 export type Method = 'totp' | 'recovery_code'
 type Purpose = 'login' | 'enable' | 'disable' | 'regenerate'

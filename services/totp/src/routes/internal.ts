@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { TwoFactor } from '../domain/two-factor.js'
-import { proofBody, proofFrom, type ProofFields } from './schemas.js'
+import { proofFrom, type ProofFields } from '@twofa/kit'
+import { proofBody } from './schemas.js'
 
 const id = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' } as const
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { TwoFactor } from '../domain/two-factor.js'
-import { proofBody, proofFrom, totpCode, type ProofFields } from './schemas.js'
+import { proofFrom, totpCodeSchema, type ProofFields } from '@twofa/kit'
+import { proofBody } from './schemas.js'
 
 const statusResponse = {
   type: 'object',
@@ -23,7 +24,7 @@ const codeOnlyBody = {
   type: 'object',
   additionalProperties: false,
   required: ['totp_code'],
-  properties: { totp_code: totpCode }
+  properties: { totp_code: totpCodeSchema }
 } as const
 
 /** The user's own 2FA settings: status, setup, confirm, turn off, new recovery codes. */

@@ -1,0 +1,141 @@
+import fastifyJwt from '@fastify/jwt'
+import type { FastifyInstance } from 'fastify'
+import {
+  ACCESS_TOKEN_USE,
+  buildErrorHandler,
+  CHALLENGE_TOKEN_USE,
+  proofFrom,
+  recoveryCodeSchema,
+  TOKEN_ALGORITHM,
+  totpCodeSchema,
+  type ProofFields
+} from '@twofa/kit'
+import type { TotpClient } from '../clients/totp-client.js'
+import type { Account, UserClient } from '../clients/user-client.js'
+import type { SigningKey } from '../domain/signing-key.js'
+import { errors } from '../errors.js'
+
+export interface SsoOptions {
+  users: UserClient
+  totp: TotpClient
+  key: SigningKey
+  issuer: string
+  audience: string
+  accessTokenTtlSeconds: number
+}
+
+/** Prefix that marks the challenge token, so it is never mistaken for an access token. */
+const TEMP_PREFIX = 'temp_'
+
+const tokenBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['email', 'password'],
+  properties: {
+    email: { type: 'string', minLength: 1, maxLength: 254 },
+    password: { type: 'string', minLength: 1, maxLength: 128 }
+  }
+} as const
+
+const verifyBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['temp_token'],
+  properties: {
+    temp_token: { type: 'string', minLength: 1, maxLength: 4096 },
+    totp_code: totpCodeSchema,
+    recovery_code: recoveryCodeSchema
+  }
+} as const
+
+interface ChallengeClaims {
+  sub: string
+  cid: string
+  token_use: string
+}
+
+/**
+ * The two-call sign-in: password first (`/api/sso/token`), then, for a 2FA
+ * account, the code (`/api/sso/verify-2fa`). Also publishes the JWKS that
+ * every service verifies access tokens with.
+ */
+export async function ssoRoutes (app: FastifyInstance, opts: SsoOptions): Promise<void> {
+  const challengeAudience = `${opts.audience}:2fa`
+
+  await app.register(fastifyJwt, {
+    secret: { private: opts.key.privatePem, public: opts.key.publicPem },
+    sign: { algorithm: TOKEN_ALGORITHM, kid: opts.key.kid, iss: opts.issuer },
+    verify: { algorithms: [TOKEN_ALGORITHM], allowedIss: opts.issuer }
+  })
+
+  app.setErrorHandler(buildErrorHandler({ extraFields: { success: false } }))
+
+  function issueAccessToken (account: Account, amr: string[]) {
+    const token = app.jwt.sign(
+      { email: account.email, roles: account.roles, amr, token_use: ACCESS_TOKEN_USE },
+      { sub: account.id, aud: opts.audience, expiresIn: opts.accessTokenTtlSeconds }
+    )
+    return { success: true, token, token_type: 'Bearer', expires_in: opts.accessTokenTtlSeconds }
+  }
+
+  function readChallengeToken (tempToken: string): ChallengeClaims {
+    if (!tempToken.startsWith(TEMP_PREFIX)) throw errors.invalid_temp_token()
+
+    let claims: ChallengeClaims
+    try {
+      claims = app.jwt.verify<ChallengeClaims>(tempToken.slice(TEMP_PREFIX.length), { allowedAud: challengeAudience })
+    } catch (error) {
+      throw errors.invalid_temp_token({ cause: error })
+    }
+    if (claims.token_use !== CHALLENGE_TOKEN_USE || typeof claims.cid !== 'string') throw errors.invalid_temp_token()
+    return claims
+  }
+
+  app.post<{ Body: { email: string, password: string } }>('/api/sso/token', {
+    schema: { body: tokenBody }
+  }, async (request) => {
+    const account = await opts.users.verifyCredentials(request.body.email, request.body.password, request.id)
+    if (!account) {
+      request.log.info('sign-in refused: invalid credentials')
+      throw errors.invalid_credentials()
+    }
+    request.userId = account.id
+
+    const decision = await opts.totp.openChallenge(account.id, request.id)
+    if (!decision.required) {
+      request.log.info({ user_id: account.id }, 'signed in with password')
+      return issueAccessToken(account, ['pwd'])
+    }
+
+    const challengeToken = app.jwt.sign(
+      { cid: decision.challenge_id, token_use: CHALLENGE_TOKEN_USE },
+      { sub: account.id, aud: challengeAudience, expiresIn: decision.expires_in }
+    )
+    request.log.info({ user_id: account.id }, 'password accepted; 2fa challenge opened')
+    return { requires_2fa: true, temp_token: TEMP_PREFIX + challengeToken, expires_in: decision.expires_in }
+  })
+
+  app.post<{ Body: ProofFields & { temp_token: string } }>('/api/sso/verify-2fa', {
+    schema: { body: verifyBody }
+  }, async (request) => {
+    const proof = proofFrom(request.body)
+    const claims = readChallengeToken(request.body.temp_token)
+    request.userId = claims.sub
+
+    const verified = await opts.totp.verify(claims.cid, claims.sub, proof, request.id)
+    const account = await opts.users.find(claims.sub, request.id)
+    if (!account) throw errors.invalid_temp_token()
+
+    request.log.info({ user_id: account.id, method: verified.method }, 'signed in with 2fa')
+    return {
+      ...issueAccessToken(account, ['pwd', 'otp']),
+      method: verified.method,
+      recovery_codes_remaining: verified.recovery_codes_remaining
+    }
+  })
+
+  app.get('/.well-known/jwks.json', async (_request, reply) => {
+    reply.header('cache-control', 'public, max-age=300')
+    return { keys: [opts.key.jwk] }
+  })
+}

@@ -1,0 +1,45 @@
+import { z } from 'zod'
+import {
+  backingUrl,
+  booleanFlag,
+  loadConfig,
+  logLevel,
+  nodeEnv,
+  port,
+  refuseMemoryInProduction
+} from '@twofa/kit'
+
+const schema = z.object({
+  NODE_ENV: nodeEnv,
+  LOG_LEVEL: logLevel,
+  HOST: z.string().default('127.0.0.1'),
+  PORT: port(8083),
+  INTERNAL_HOST: z.string().default('127.0.0.1'),
+  INTERNAL_PORT: port(9083),
+  INTERNAL_TOKEN: z.string().min(32, 'must be at least 32 characters'),
+
+  MONGO_URL: backingUrl('MONGO_URL', ['mongodb:', 'mongodb+srv:']),
+  MONGO_DB: z.string().default('twofa_user'),
+  AMQP_URL: backingUrl('AMQP_URL', ['amqp:', 'amqps:']),
+  AMQP_EXCHANGE: z.string().default('twofa.events'),
+  AMQP_QUEUE_PREFIX: z.string().default('twofa.'),
+
+  JWKS_URL: z.url(),
+  TOKEN_ISSUER: z.string().default('twofa'),
+  TOKEN_AUDIENCE: z.string().default('twofa'),
+
+  REGISTRATION_ENABLED: booleanFlag(true),
+  ADMIN_EMAIL: z.email().optional(),
+  ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').max(128).optional()
+}).superRefine((env, ctx) => {
+  refuseMemoryInProduction(env, ['MONGO_URL', 'AMQP_URL'], ctx)
+  if ((env.ADMIN_EMAIL === undefined) !== (env.ADMIN_PASSWORD === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['ADMIN_PASSWORD'], message: 'ADMIN_EMAIL and ADMIN_PASSWORD go together' })
+  }
+})
+
+export type UserConfig = Readonly<z.infer<typeof schema>>
+
+export function loadUserConfig (env: Record<string, string | undefined>): UserConfig {
+  return loadConfig('user', schema, env)
+}

@@ -1,0 +1,42 @@
+import type { FastifyInstance } from 'fastify'
+import type { Users } from '../domain/users.js'
+import { email, profile } from './schemas.js'
+
+const registerBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['email', 'password', 'name'],
+  properties: {
+    email,
+    // NIST SP 800-63B: at least 8 characters; the cap keeps hashing bounded.
+    password: { type: 'string', minLength: 8, maxLength: 128 },
+    name: { type: 'string', minLength: 1, maxLength: 100, pattern: '\\S' }
+  }
+} as const
+
+interface RegisterBody {
+  email: string
+  password: string
+  name: string
+}
+
+/** Sign-up and the signed-in user's own profile. */
+export async function publicRoutes (app: FastifyInstance, opts: { users: Users }): Promise<void> {
+  const { users } = opts
+
+  app.post<{ Body: RegisterBody }>('/api/users', {
+    schema: { body: registerBody, response: { 201: profile } }
+  }, async (request, reply) => {
+    const { email: address, password, name } = request.body
+    const created = await users.register(address, password, name, request.log)
+    request.userId = created.id
+    return await reply.code(201).send(created)
+  })
+
+  app.get('/api/users/me', {
+    preHandler: app.authenticate,
+    schema: { response: { 200: profile } }
+  }, async (request) => {
+    return await users.profile(request.userId as string)
+  })
+}
