@@ -82,6 +82,9 @@ export async function matchTimeStep (
   epochSeconds: number,
   window: number
 ): Promise<number | null> {
+  // otplib throws on a malformed code; a malformed code is simply a wrong one.
+  if (!/^[0-9]{6}$/.test(code)) return null
+
   const result = await verify({
     secret: new Uint8Array(secret),
     token: code,

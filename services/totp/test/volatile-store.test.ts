@@ -1,0 +1,64 @@
+import t from 'tap'
+import { Redis } from 'ioredis'
+import { redisBacking, uniqueName } from '@twofa/testing'
+import { MemoryVolatileStore } from '../src/store/volatile.js'
+import { RedisVolatileStore } from '../src/store/redis-volatile.js'
+import { volatileStoreContract } from './volatile-store-contract.js'
+
+t.test('in-memory stand-in', async (t) => {
+  volatileStoreContract(t, async () => {
+    let now = 1_000_000
+    return { store: new MemoryVolatileStore(() => now), pass: async (ms) => { now += ms } }
+  })
+})
+
+t.test('Redis', async (t) => {
+  const backing = await redisBacking()
+  const prefix = `${uniqueName('volatile')}:`
+  const admin = new Redis(backing.url)
+
+  t.teardown(async () => {
+    const keys = await admin.keys(`${prefix}*`)
+    if (keys.length > 0) await admin.del(...keys)
+    admin.disconnect()
+    await backing.stop()
+  })
+
+  const stores: RedisVolatileStore[] = []
+  t.teardown(async () => { for (const store of stores) await store.close() })
+
+  volatileStoreContract(t, async () => {
+    const store = new RedisVolatileStore(new Redis(backing.url, { keyPrefix: prefix }))
+    stores.push(store)
+    return { store, pass: async (ms) => await new Promise((resolve) => setTimeout(resolve, ms)) }
+  })
+
+  t.test('every key the store writes has a time to live', async (t) => {
+    const store = new RedisVolatileStore(new Redis(backing.url, { keyPrefix: `${prefix}ttl:` }))
+    stores.push(store)
+    await store.openChallenge('c', 'u', 300)
+    await store.reserveChallengeAttempt('c', 5)
+    await store.savePending('u', { factorId: 'f', secret: { kid: 'k', iv: '', ct: '', tag: '' } }, 600)
+    await store.reservePendingAttempt('u', 5)
+    await store.claimStep('f', 1, 120)
+    await store.recordFailure('u', { limit: 2, windowSeconds: 60, lockSeconds: 60 })
+    await store.recordFailure('v', { limit: 5, windowSeconds: 60, lockSeconds: 60 })
+
+    const keys = await admin.keys(`${prefix}ttl:*`)
+    t.ok(keys.length >= 5, `${keys.length} keys written`)
+    for (const key of keys) t.ok(await admin.ttl(key) > 0, `${key} expires`)
+  })
+
+  t.test('K21 the scripts still run after SCRIPT FLUSH empties the server\'s cache', async (t) => {
+    const store = new RedisVolatileStore(new Redis(backing.url, { keyPrefix: `${prefix}flush:` }))
+    stores.push(store)
+    await store.openChallenge('c', 'u', 300)
+    t.equal((await store.reserveChallengeAttempt('c', 5)).status, 'reserved')
+
+    // Only this test's scripts are affected: ioredis reloads any script on NOSCRIPT.
+    await admin.script('FLUSH')
+    t.same(await store.reserveChallengeAttempt('c', 5), { status: 'reserved', owner: 'u', attempt: 2 })
+    t.ok(await store.claimStep('f', 7, 120))
+    t.same(await store.recordFailure('u', { limit: 9, windowSeconds: 60, lockSeconds: 60 }), { failures: 1, justLocked: false })
+  })
+})
