@@ -1,2 +1,3 @@
 export * from './backing.js'
 export * from './log-capture.js'
+export * from './totp.js'

@@ -1,2 +1,2 @@
-export { buildSystem, type System } from './system.js'
+export { buildSystem, type LoggerFactory, type System, type SystemOptions } from './system.js'
 export { resolveSecrets } from './dev-secrets.js'

@@ -23,7 +23,16 @@ export interface System {
 /** Makes the logger of one part of the system: `twofa` (the shared app), `auth`, `totp`, `user`. */
 export type LoggerFactory = (service: string) => Logger
 
-export async function buildSystem (env: Record<string, string | undefined>, loggerFor: LoggerFactory): Promise<System> {
+export interface SystemOptions {
+  /** The clock of the 2FA checks; tests pin it. */
+  now?: () => number
+}
+
+export async function buildSystem (
+  env: Record<string, string | undefined>,
+  loggerFor: LoggerFactory,
+  options: SystemOptions = {}
+): Promise<System> {
   const log = loggerFor('twofa')
   const busUrl = env.AMQP_URL ?? 'memory://'
   let bus: EventBus
@@ -46,7 +55,8 @@ export async function buildSystem (env: Record<string, string | undefined>, logg
 
   const totpLog = loggerFor('totp')
   const totpConfig = loadTotpConfig(serviceEnv)
-  const totp = await createTotpService(totpConfig, totpLog, await connectTotpBackends(totpConfig, totpLog, shared))
+  const totpBackends = await connectTotpBackends(totpConfig, totpLog, shared)
+  const totp = await createTotpService(totpConfig, totpLog, totpBackends, options.now)
 
   const userLog = loggerFor('user')
   const userConfig = loadUserConfig(serviceEnv)
