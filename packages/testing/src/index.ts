@@ -1,3 +1,5 @@
 export * from './backing.js'
 export * from './log-capture.js'
 export * from './totp.js'
+export * from './processes.js'
+export * from './cleanup.js'

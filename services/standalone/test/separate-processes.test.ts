@@ -1,0 +1,242 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import {
+  amqpBacking,
+  authenticatorCode,
+  deleteAmqpTopology,
+  deleteRedisPrefix,
+  dropMongoDatabases,
+  freePort,
+  mongoBacking,
+  redisBacking,
+  startProcess,
+  uniqueName,
+  waitForOk,
+  type ServiceProcess
+} from '@twofa/testing'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+const PASSWORD = 'a long enough password'
+const ADMIN = { email: 'root@example.com', password: 'admin password 123' }
+
+async function json (url: string, init: { method?: string, body?: unknown, token?: string } = {}) {
+  const response = await fetch(url, {
+    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+    headers: {
+      ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(init.token ? { authorization: `Bearer ${init.token}` } : {})
+    },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body)
+  })
+  const text = await response.text()
+  return { status: response.status, body: text ? JSON.parse(text) : null }
+}
+
+/** Waits until a condition on the profile holds: events arrive when they arrive. */
+async function eventually (check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+/** Starts at the beginning of a 30 s step, so the test's codes stay inside the window. */
+async function startOfStep (): Promise<void> {
+  const into = (Date.now() / 1000) % 30
+  if (into > 12) await new Promise((resolve) => setTimeout(resolve, (30 - into) * 1000 + 200))
+}
+
+t.test('the three services as separate processes walk the whole guide over HTTP', async (t) => {
+  const redis = await redisBacking()
+  const amqp = await amqpBacking()
+  const mongo = await mongoBacking()
+  const mongoUrl = 'url' in mongo ? mongo.url : 'memory://'
+  t.comment('url' in mongo
+    ? 'MongoDB: real server from MONGO_URL'
+    : `MongoDB: each service's in-memory document store, chosen explicitly (${mongo.skip})`)
+
+  const run = uniqueName('e2e')
+  const names = {
+    prefix: `${run}:`,
+    exchange: `${run}.events`,
+    queuePrefix: `${run}.`,
+    userDb: `${run}_user`,
+    totpDb: `${run}_totp`
+  }
+  const ports = {
+    auth: await freePort(),
+    user: await freePort(),
+    userInternal: await freePort(),
+    totp: await freePort(),
+    totpInternal: await freePort()
+  }
+  const internalToken = randomBytes(32).toString('base64url')
+  const common = {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    INTERNAL_TOKEN: internalToken,
+    AMQP_URL: amqp.url,
+    AMQP_EXCHANGE: names.exchange,
+    AMQP_QUEUE_PREFIX: names.queuePrefix,
+    JWKS_URL: `http://127.0.0.1:${ports.auth}/.well-known/jwks.json`
+  }
+  const secretsInEnv = {
+    TOTP_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    RECOVERY_CODE_PEPPER: randomBytes(32).toString('base64url'),
+    SIGNING_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+  }
+
+  const processes: ServiceProcess[] = []
+  t.teardown(async () => {
+    for (const service of processes.reverse()) await service.stop()
+    await deleteRedisPrefix(redis.url, names.prefix)
+    await deleteAmqpTopology(amqp.url, [names.exchange, `${names.exchange}.dlx`],
+      ['totp', 'user'].flatMap((c) => [`${names.queuePrefix}${c}`, `${names.queuePrefix}${c}.dead`]))
+    if ('url' in mongo) await dropMongoDatabases(mongo.url, [names.userDb, names.totpDb])
+    await Promise.all([redis.stop(), amqp.stop(), 'url' in mongo ? mongo.stop() : undefined])
+  })
+
+  processes.push(startProcess('user', join(root, 'services/user/dist/server.js'), {
+    ...common,
+    PORT: String(ports.user),
+    INTERNAL_PORT: String(ports.userInternal),
+    MONGO_URL: mongoUrl,
+    MONGO_DB: names.userDb,
+    ADMIN_EMAIL: ADMIN.email,
+    ADMIN_PASSWORD: ADMIN.password
+  }))
+  processes.push(startProcess('totp', join(root, 'services/totp/dist/server.js'), {
+    ...common,
+    PORT: String(ports.totp),
+    INTERNAL_PORT: String(ports.totpInternal),
+    REDIS_URL: redis.url,
+    REDIS_PREFIX: names.prefix,
+    MONGO_URL: mongoUrl,
+    MONGO_DB: names.totpDb,
+    TOTP_ISSUER: 'E2E',
+    TOTP_ENCRYPTION_KEYS: secretsInEnv.TOTP_ENCRYPTION_KEYS,
+    TOTP_ENCRYPTION_KEY_ID: 'k1',
+    RECOVERY_CODE_PEPPER: secretsInEnv.RECOVERY_CODE_PEPPER
+  }))
+  processes.push(startProcess('auth', join(root, 'services/auth/dist/server.js'), {
+    ...common,
+    PORT: String(ports.auth),
+    USER_SERVICE_URL: `http://127.0.0.1:${ports.userInternal}`,
+    TOTP_SERVICE_URL: `http://127.0.0.1:${ports.totpInternal}`,
+    SIGNING_KEY: secretsInEnv.SIGNING_KEY
+  }))
+
+  try {
+    await waitForOk(`http://127.0.0.1:${ports.user}/readyz`, 20_000, 'user service')
+    await waitForOk(`http://127.0.0.1:${ports.totp}/readyz`, 20_000, 'totp service')
+    await waitForOk(`http://127.0.0.1:${ports.auth}/readyz`, 20_000, 'auth service')
+  } catch (error) {
+    for (const service of processes) t.comment(`--- ${service.name} ---\n${service.output()}`)
+    throw error
+  }
+
+  const auth = `http://127.0.0.1:${ports.auth}`
+  const totp = `http://127.0.0.1:${ports.totp}`
+  const users = `http://127.0.0.1:${ports.user}`
+  const secretsSeen: string[] = [PASSWORD, ADMIN.password, internalToken, ...Object.values(secretsInEnv)]
+
+  // Register and sign in with the password alone.
+  const registered = await json(`${users}/api/users`, { body: { email: 'Alice@Example.com', password: PASSWORD, name: 'Alice' } })
+  t.equal(registered.status, 201, 'registered')
+  const plain = await json(`${auth}/api/sso/token`, { body: { email: 'alice@example.com', password: PASSWORD } })
+  t.match(plain.body, { success: true, token_type: 'Bearer' })
+  const token = plain.body.token as string
+  secretsSeen.push(token)
+
+  // Set up and enable, with codes computed here from the secret.
+  await startOfStep()
+  const step = Math.floor(Date.now() / 1000 / 30)
+  const codeAt = (s: number): string => authenticatorCode(setup.body.secret, s * 30)
+  const setup = await json(`${totp}/api/2fa/setup`, { method: 'POST', token })
+  t.match(setup.body, { secret: /^[A-Z2-7]{32}$/, otpauth_url: /^otpauth:\/\/totp\/E2E:/, qr_svg: /^<svg/ })
+  secretsSeen.push(setup.body.secret)
+
+  // The previous step's code confirms (drift window), leaving this step's for the login.
+  const enabled = await json(`${totp}/api/2fa/enable`, { body: { totp_code: codeAt(step - 1) }, token })
+  t.equal(enabled.status, 200, 'enabled')
+  const recovery = enabled.body.recovery_codes as string[]
+  t.equal(recovery.length, 10)
+  secretsSeen.push(...recovery, codeAt(step - 1), codeAt(step), codeAt(step + 1))
+
+  await eventually(async () => (await json(`${users}/api/users/me`, { token })).body.two_factor_enabled === true,
+    'the profile to show 2FA on after twofactor.enabled')
+  t.pass('the profile shows 2FA on once the event arrives')
+
+  // Log in with 2FA.
+  const challenge = await json(`${auth}/api/sso/token`, { body: { email: 'alice@example.com', password: PASSWORD } })
+  t.match(challenge.body, { requires_2fa: true, temp_token: /^temp_/ })
+  secretsSeen.push(challenge.body.temp_token)
+  const verified = await json(`${auth}/api/sso/verify-2fa`, { body: { temp_token: challenge.body.temp_token, totp_code: codeAt(step) } })
+  t.match(verified.body, { success: true, token: String, method: 'totp' })
+  const payload = JSON.parse(Buffer.from(verified.body.token.split('.')[1], 'base64url').toString())
+  t.same(payload.amr, ['pwd', 'otp'])
+  secretsSeen.push(verified.body.token)
+  const me = await json(`${users}/api/users/me`, { token: verified.body.token })
+  t.equal(me.body.email, 'Alice@Example.com', 'the other services accept the 2FA token through the JWKS')
+
+  // The same code on a new challenge is a replay.
+  const second = await json(`${auth}/api/sso/token`, { body: { email: 'alice@example.com', password: PASSWORD } })
+  const replay = await json(`${auth}/api/sso/verify-2fa`, { body: { temp_token: second.body.temp_token, totp_code: codeAt(step) } })
+  t.equal(replay.status, 401)
+  t.equal(replay.body.error, 'invalid_code', 'replay refused')
+
+  // Five wrong codes kill a challenge.
+  const third = await json(`${auth}/api/sso/token`, { body: { email: 'alice@example.com', password: PASSWORD } })
+  for (let left = 4; left >= 0; left--) {
+    const wrong = await json(`${auth}/api/sso/verify-2fa`, { body: { temp_token: third.body.temp_token, totp_code: '000000' } })
+    t.same([wrong.status, wrong.body.attempts_remaining], [401, left])
+  }
+  const dead = await json(`${auth}/api/sso/verify-2fa`, { body: { temp_token: third.body.temp_token, totp_code: codeAt(step + 1) } })
+  t.same([dead.status, dead.body.error], [429, 'too_many_attempts'])
+
+  // A recovery code works once.
+  const fourth = await json(`${auth}/api/sso/token`, { body: { email: 'alice@example.com', password: PASSWORD } })
+  const byRecovery = await json(`${auth}/api/sso/verify-2fa`, { body: { temp_token: fourth.body.temp_token, recovery_code: (recovery[0] as string).toUpperCase() } })
+  t.match(byRecovery.body, { success: true, method: 'recovery_code', recovery_codes_remaining: 9 })
+  const fifth = await json(`${auth}/api/sso/token`, { body: { email: 'alice@example.com', password: PASSWORD } })
+  const reused = await json(`${auth}/api/sso/verify-2fa`, { body: { temp_token: fifth.body.temp_token, recovery_code: recovery[0] } })
+  t.equal(reused.body.error, 'invalid_code', 'a used recovery code is refused')
+
+  // Two racing uses of one recovery code succeed once.
+  const racers = await Promise.all([1, 2, 3, 4].map(async () =>
+    (await json(`${auth}/api/sso/token`, { body: { email: 'alice@example.com', password: PASSWORD } })).body.temp_token as string))
+  const raced = await Promise.all(racers.map(async (temp) =>
+    await json(`${auth}/api/sso/verify-2fa`, { body: { temp_token: temp, recovery_code: recovery[1] } })))
+  t.equal(raced.filter((r) => r.status === 200).length, 1, 'one of four racing uses succeeds')
+
+  // The admin turns 2FA off; the user signs in with the password alone again.
+  const admin = await json(`${auth}/api/sso/token`, { body: ADMIN })
+  t.match(admin.body, { success: true })
+  secretsSeen.push(admin.body.token)
+  const listed = await json(`${users}/api/admin/users?email=alice`, { token: admin.body.token })
+  const alice = listed.body.users[0] as { id: string }
+  const off = await json(`${totp}/api/admin/users/${alice.id}/2fa`, { method: 'DELETE', token: admin.body.token })
+  t.same(off.body, { enabled: false })
+
+  const again = await json(`${auth}/api/sso/token`, { body: { email: 'alice@example.com', password: PASSWORD } })
+  t.match(again.body, { success: true, token: String })
+  await eventually(async () => (await json(`${users}/api/users/me`, { token: again.body.token })).body.two_factor_enabled === false,
+    'the profile to show 2FA off after twofactor.disabled')
+  t.pass('the profile shows 2FA off once the event arrives')
+
+  // Internal routes need the service credential and are not on the public ports.
+  t.equal((await json(`http://127.0.0.1:${ports.userInternal}/internal/credentials/verify`, { body: { email: 'a@b.c', password: 'x' } })).status, 401)
+  t.equal((await json(`${users}/internal/credentials/verify`, { body: { email: 'a@b.c', password: 'x' } })).status, 404)
+
+  // Nothing secret in any service's log.
+  for (const service of processes) {
+    const output = service.output()
+    t.ok(output.length > 0, `${service.name} logged`)
+    const leaked = secretsSeen.filter((secret) => output.includes(secret))
+    t.same(leaked.map((s) => s.slice(0, 8)), [], `${service.name} logged no secret`)
+  }
+})
