@@ -52,6 +52,9 @@ export function createApp (options: AppOptions): FastifyInstance {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } }
   }) as unknown as FastifyInstance
 
+  // Bodies are JSON only. fastify also parses text/plain by default, which a
+  // cross-site form can send without a CORS preflight.
+  app.removeContentTypeParser('text/plain')
   app.decorateRequest('userId', null)
 
   app.addHook('onRequest', async (request, reply) => {
