@@ -22,15 +22,18 @@ export function loadConfig<S extends z.ZodType> (
   env: Record<string, string | undefined>
 ): Readonly<z.infer<S>> {
   const result = schema.safeParse(env)
+  const problems = result.success
+    ? []
+    : result.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`)
 
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const name = issue.path.join('.') || '(environment)'
-      return `${name}: ${issue.message}`
-    })
-    throw new ConfigError(service, problems)
+  // zod skips a schema's whole-object refinements once any field has failed,
+  // so the stand-in rule is applied here too, to the raw values.
+  for (const key of standInsInProduction(env, backingKeysOf(schema))) {
+    const problem = `${key}: ${STAND_IN_REFUSED}`
+    if (!problems.includes(problem)) problems.push(problem)
   }
 
+  if (!result.success || problems.length > 0) throw new ConfigError(service, problems)
   return Object.freeze(result.data)
 }
 
@@ -52,12 +55,23 @@ export const logLevel = z
 
 export const nodeEnv = z.enum(['development', 'production', 'test']).default('development')
 
+/** Fields declared with `backingUrl`, so `loadConfig` can find them in a schema. */
+const backingFields = new WeakSet<z.ZodType>()
+
+function backingKeysOf (schema: z.ZodType): string[] {
+  if (!(schema instanceof z.ZodObject)) return []
+  return Object.entries(schema.shape as Record<string, z.ZodType>)
+    .filter(([, field]) => backingFields.has(field))
+    .map(([key]) => key)
+}
+
 /**
  * A backing-service address. `memory://` names the in-memory stand-in, which
- * is only ever used when asked for by name and never in production.
+ * is only ever used when asked for by name and never in production:
+ * `loadConfig` refuses it there.
  */
 export function backingUrl (name: string, protocols: string[]) {
-  return z.string({ error: `${name} is not set (give ${protocols[0]}//… or memory://)` })
+  const field = z.string({ error: `${name} is not set (give ${protocols[0]}//… or memory://)` })
     .refine((value) => {
       try {
         const url = new URL(value)
@@ -66,6 +80,9 @@ export function backingUrl (name: string, protocols: string[]) {
         return false
       }
     }, { message: `must be a ${protocols.join(' or ')} URL, or memory://` })
+
+  backingFields.add(field)
+  return field
 }
 
 /** True when a backing-service address names the in-memory stand-in. */
@@ -73,25 +90,27 @@ export function isMemoryUrl (value: string): boolean {
   return value.startsWith('memory:')
 }
 
+const STAND_IN_REFUSED = 'in-memory stand-ins are refused when NODE_ENV=production'
+
+function standInsInProduction (env: Record<string, unknown>, keys: string[]): string[] {
+  if (env.NODE_ENV !== 'production') return []
+  return keys.filter((key) => {
+    const value = env[key]
+    return typeof value === 'string' && isMemoryUrl(value)
+  })
+}
+
 /**
  * Adds the rule that stand-ins are refused in production to a config schema's
- * result. Call from a `superRefine` on the whole environment object.
+ * result, for keys not declared with `backingUrl` (`loadConfig` covers those
+ * itself). Call from a `superRefine` on the whole environment object.
  */
 export function refuseMemoryInProduction (
   env: { NODE_ENV: string } & Record<string, unknown>,
   keys: string[],
   ctx: z.RefinementCtx
 ): void {
-  if (env.NODE_ENV !== 'production') return
-
-  for (const key of keys) {
-    const value = env[key]
-    if (typeof value === 'string' && isMemoryUrl(value)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [key],
-        message: 'in-memory stand-ins are refused when NODE_ENV=production'
-      })
-    }
+  for (const key of standInsInProduction(env, keys)) {
+    ctx.addIssue({ code: 'custom', path: [key], message: STAND_IN_REFUSED })
   }
 }
