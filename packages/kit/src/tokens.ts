@@ -47,33 +47,57 @@ interface JwkSet {
 
 const REFRESH_INTERVAL_MS = 10_000
 
+/** The usable signing keys of a JWKS document, as PEM by key id. */
+function publicKeysOf (document: JwkSet | undefined): Map<string, string> {
+  const keys = new Map<string, string>()
+
+  for (const jwk of document?.keys ?? []) {
+    if (!jwk.kid) continue
+    try {
+      const pem = createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' })
+      keys.set(jwk.kid, pem.toString())
+    } catch {
+      // A key this process cannot read must not take the others down with it.
+    }
+  }
+  return keys
+}
+
 /**
  * Resolves key ids through a JWKS document. Keys are cached; an unknown key id
  * triggers a refetch (at most one every ten seconds, shared by concurrent
- * callers) so a rotated-in key is picked up without a restart.
+ * callers) so a rotated-in key is picked up without a restart. While the
+ * document cannot be fetched, lookups fail as unavailable, not as unknown.
  */
-export function jwksKeyResolver (fetchJwks: () => Promise<unknown>): KeyResolver {
+export function jwksKeyResolver (
+  fetchJwks: () => Promise<unknown>,
+  options: { now?: () => number } = {}
+): KeyResolver {
+  const now = options.now ?? Date.now
   let keys = new Map<string, string>()
-  let lastFetch = 0
+  let lastFetch = -Infinity
+  let lastError: unknown = null
   let pending: Promise<void> | null = null
 
   async function refresh (): Promise<void> {
-    lastFetch = Date.now()
-    const document = await fetchJwks() as JwkSet
-    const next = new Map<string, string>()
-
-    for (const jwk of document?.keys ?? []) {
-      if (!jwk.kid) continue
-      const pem = createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' })
-      next.set(jwk.kid, pem.toString())
+    lastFetch = now()
+    try {
+      keys = publicKeysOf(await fetchJwks() as JwkSet)
+      lastError = null
+    } catch (error) {
+      lastError = error
+      throw error
     }
-    keys = next
   }
 
   return async (kid) => {
     const known = keys.get(kid)
     if (known) return known
-    if (Date.now() - lastFetch < REFRESH_INTERVAL_MS && !pending) return undefined
+
+    if (now() - lastFetch < REFRESH_INTERVAL_MS && !pending) {
+      if (lastError) throw commonErrors.dependency_unavailable({ cause: lastError })
+      return undefined
+    }
 
     pending ??= refresh().finally(() => { pending = null })
     try {
