@@ -29,12 +29,14 @@ export async function verifyPassword (passwordHash: string, password: string): P
 export class PasswordChecker {
   private dummy: Promise<string> | null = null
 
+  constructor (private readonly verifier: typeof verifyPassword = verifyPassword) {}
+
   async check (passwordHash: string | null, password: string): Promise<boolean> {
     if (passwordHash === null) {
       this.dummy ??= hashPassword('no account has this password')
-      await verifyPassword(await this.dummy, password)
+      await this.verifier(await this.dummy, password)
       return false
     }
-    return await verifyPassword(passwordHash, password)
+    return await this.verifier(passwordHash, password)
   }
 }
