@@ -12,8 +12,9 @@ export interface Factor {
 }
 
 /**
- * Where factors live. Every write is a single-document atomic operation, the
- * only kind both MongoDB and FerretDB guarantee.
+ * Where factors live. Every write is one single-document operation, which
+ * MongoDB applies atomically: that is what gives exactly one winner among
+ * concurrent callers below. FerretDB 1.x does not (see MongoFactorStore).
  */
 export interface FactorStore {
   get: (userId: string) => Promise<Factor | null>

@@ -23,8 +23,15 @@ function toFactor (doc: FactorDocument): Factor {
 
 /**
  * Factors in MongoDB, one document per user (`_id` is the user id, so the
- * primary key alone stops a second factor). Written to work on FerretDB 1.x
- * too: plain finds, `$pull`/`$set` updates, find-and-delete.
+ * primary key alone stops a second factor).
+ *
+ * Uses only what FerretDB 1.x also supports (plain finds, `$pull`/`$set`
+ * updates, find-and-delete), and gives the same answers there one call at a
+ * time. Under concurrency only MongoDB keeps the promises: FerretDB 1.x runs
+ * an update or find-and-delete as a read followed by a write or delete by id
+ * that does not check the document is unchanged, so two callers can both
+ * consume the same recovery hash or both receive a removed factor, and one
+ * update can undo another. The contract tests of races skip on FerretDB.
  */
 export class MongoFactorStore implements FactorStore {
   private readonly collection: Collection<FactorDocument>
