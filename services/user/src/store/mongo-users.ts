@@ -36,7 +36,10 @@ function literal (text: string): string {
 /**
  * Users in MongoDB. Emails are unique through a unique index on a stored
  * lower-cased copy rather than a case-insensitive collation, which FerretDB
- * 1.x does not support.
+ * 1.x does not support; its unique indexes do hold under concurrent inserts.
+ * FerretDB 1.x does not apply updates atomically, though (it reads the
+ * document, then writes it back by id), so there two concurrent updates of
+ * one user, such as a role and the 2FA flag, can undo each other.
  */
 export class MongoUserStore implements UserStore {
   private readonly collection: Collection<UserDocument>
