@@ -26,17 +26,26 @@ export async function connectRedis (settings: RedisSettings, log: Logger): Promi
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000)
   })
 
-  let reported = false
-  client.on('error', (error: Error) => {
-    // One line per outage, not one per reconnect attempt.
-    if (!reported) log.error({ err: error }, 'redis connection error')
-    reported = true
-  })
+  // One line when the connection goes (whether or not an error came with
+  // it: a server that shuts down just closes) and one when it is back.
+  let down = false
+  const lost = (error?: Error): void => {
+    if (!down) log.error({ err: error }, 'redis connection lost')
+    down = true
+  }
+  client.on('error', lost)
+  client.on('reconnecting', () => lost())
   client.on('ready', () => {
-    if (reported) log.info('redis connection restored')
-    reported = false
+    if (down) log.info('redis connection restored')
+    down = false
   })
 
-  await client.connect()
+  try {
+    await client.connect()
+  } catch (error) {
+    // Otherwise the client would go on reconnecting in the background.
+    client.disconnect()
+    throw error
+  }
   return client
 }
