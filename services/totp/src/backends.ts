@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { connectMongo, connectRedis, fetchJwks, jwksKeyResolver, reach, type KeyResolver, type ReadinessCheck } from '@twofa/kit'
+import { FERRETDB_WARNING, connectMongo, connectRedis, fetchJwks, jwksKeyResolver, reach, type KeyResolver, type ReadinessCheck } from '@twofa/kit'
 import { MemoryInbox, openBus, type EventBus, type Inbox } from '@twofa/events'
 import type { TotpConfig } from './config.js'
 import { MemoryFactorStore, type FactorStore } from './store/factors.js'
@@ -54,6 +54,7 @@ export async function connectTotpBackends (config: TotpConfig, log: Logger, shar
     factors = new MemoryFactorStore()
   } else {
     const mongo = await reach('MongoDB', config.MONGO_URL, async () => await connectMongo({ url: config.MONGO_URL, database: config.MONGO_DB }))
+    if (mongo.ferretdb) log.warn({ ferretdb: mongo.ferretdb }, FERRETDB_WARNING)
     factors = new MongoFactorStore(mongo.db)
     closers.push(async () => await mongo.client.close())
     checks.push({ name: 'mongodb', check: async () => { await mongo.db.command({ ping: 1 }) } })

@@ -100,6 +100,14 @@ export function volatileStoreContract (t: Test, make: () => Promise<Subject>): v
     t.equal(wins.filter(Boolean).length, 1)
   })
 
+  t.test('a recovery code is claimed once, by exactly one of twenty concurrent callers', async (t) => {
+    const { store } = await make()
+    const wins = await Promise.all(Array.from({ length: 20 }, async () => await store.claimRecoveryCode('f', 'ab12', 600)))
+    t.equal(wins.filter(Boolean).length, 1)
+    t.notOk(await store.claimRecoveryCode('f', 'ab12', 600), 'and never again while the claim lives')
+    t.ok(await store.claimRecoveryCode('f', 'cd34', 600), 'another code is another claim')
+  })
+
   t.test('wrong codes are counted; the one that reaches the limit locks, once', async (t) => {
     const { store } = await make()
     for (let i = 1; i < 3; i++) t.same(await store.recordFailure('dave', { ...policy, limit: 3 }), { failures: i, justLocked: false })

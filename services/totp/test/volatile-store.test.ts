@@ -41,6 +41,7 @@ t.test('Redis', async (t) => {
     await store.savePending('u', { factorId: 'f', secret: { kid: 'k', iv: '', ct: '', tag: '' } }, 600)
     await store.reservePendingAttempt('u', 5)
     await store.claimStep('f', 1, 120)
+    await store.claimRecoveryCode('f', 'ab12', 600)
     await store.recordFailure('u', { limit: 2, windowSeconds: 60, lockSeconds: 60 })
     await store.recordFailure('v', { limit: 5, windowSeconds: 60, lockSeconds: 60 })
 

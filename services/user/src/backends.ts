@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { connectMongo, fetchJwks, jwksKeyResolver, reach, type KeyResolver, type ReadinessCheck } from '@twofa/kit'
+import { FERRETDB_WARNING, connectMongo, fetchJwks, jwksKeyResolver, reach, type KeyResolver, type ReadinessCheck } from '@twofa/kit'
 import { MemoryInbox, openBus, type EventBus, type Inbox } from '@twofa/events'
 import type { UserConfig } from './config.js'
 import { MongoInbox } from './store/mongo-inbox.js'
@@ -34,6 +34,7 @@ export async function connectUserBackends (config: UserConfig, log: Logger, shar
     inbox = new MemoryInbox()
   } else {
     const mongo = await reach('MongoDB', config.MONGO_URL, async () => await connectMongo({ url: config.MONGO_URL, database: config.MONGO_DB }))
+    if (mongo.ferretdb) log.warn({ ferretdb: mongo.ferretdb }, FERRETDB_WARNING)
     store = await MongoUserStore.open(mongo.db, async () => await mongo.client.close())
     inbox = new MongoInbox(mongo.db)
     closers.push(async () => await store.close())

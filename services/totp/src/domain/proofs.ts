@@ -8,6 +8,13 @@ import type { TwoFactorDeps } from './two-factor.js'
 export type Method = 'totp' | 'recovery_code'
 export type Purpose = 'login' | 'enable' | 'disable' | 'regenerate'
 
+/**
+ * How long a recovery code's claim outlives its use. The factor no longer
+ * lists a used code, so the claim only has to cover the moments in which
+ * concurrent requests can still see it there.
+ */
+const RECOVERY_CLAIM_TTL_SECONDS = 24 * 3600
+
 export type ProofOutcome =
   | { ok: true, method: Method, recoveryCodesRemaining: number }
   | { ok: false, method: Method, reason: 'invalid_code' | 'replayed' }
@@ -41,8 +48,10 @@ export function createProofChecker (deps: TwoFactorDeps) {
     const hash = code === null ? null : hasher.findMatch(factor.userId, code, factor.recoveryHashes)
     if (hash === null) return { ok: false, method: 'recovery_code', reason: 'invalid_code' }
 
-    // Of two requests racing with the same code, only one removes it.
-    const consumed = await factors.consumeRecoveryHash(factor.userId, factor.factorId, hash)
+    // Of requests racing with the same code, one wins the claim in Redis;
+    // the removal from the factor then keeps it used for good.
+    const claimed = await state.claimRecoveryCode(factor.factorId, hash, RECOVERY_CLAIM_TTL_SECONDS)
+    const consumed = claimed && await factors.consumeRecoveryHash(factor.userId, factor.factorId, hash)
     if (!consumed) return { ok: false, method: 'recovery_code', reason: 'replayed' }
 
     const remaining = factor.recoveryHashes.length - 1

@@ -107,6 +107,10 @@ export class RedisVolatileStore implements VolatileStore {
     return (await this.redis.twofaClaimStep(`step:${factorId}`, step, ttlSeconds)) === 1
   }
 
+  async claimRecoveryCode (factorId: string, hash: string, ttlSeconds: number): Promise<boolean> {
+    return (await this.redis.set(`recovery:${factorId}:${hash}`, '1', 'EX', ttlSeconds, 'NX')) === 'OK'
+  }
+
   async lockedForMs (userId: string): Promise<number> {
     return Math.max(0, await this.redis.pttl(`lock:{${userId}}`))
   }

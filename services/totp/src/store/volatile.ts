@@ -53,6 +53,14 @@ export interface VolatileStore {
    */
   claimStep: (factorId: string, step: number, ttlSeconds: number) => Promise<boolean>
 
+  /**
+   * Claims one recovery code (by its hash) for one use: true for exactly one
+   * of any number of concurrent callers. The durable store removes the code
+   * afterwards; this claim makes the single use hold even where that store's
+   * updates are not atomic.
+   */
+  claimRecoveryCode: (factorId: string, hash: string, ttlSeconds: number) => Promise<boolean>
+
   /** Milliseconds until the account's second step unlocks; 0 when it is not locked. */
   lockedForMs: (userId: string) => Promise<number>
   recordFailure: (userId: string, policy: FailurePolicy) => Promise<FailureCount>
@@ -116,6 +124,13 @@ export class MemoryVolatileStore implements VolatileStore {
     const last = this.get<number>(`step:${factorId}`)
     if (last !== undefined && step <= last) return false
     this.set(`step:${factorId}`, step, ttlSeconds)
+    return true
+  }
+
+  async claimRecoveryCode (factorId: string, hash: string, ttlSeconds: number): Promise<boolean> {
+    const key = `recovery:${factorId}:${hash}`
+    if (this.live(key)) return false
+    this.set(key, true, ttlSeconds)
     return true
   }
 
