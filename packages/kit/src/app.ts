@@ -87,14 +87,14 @@ function logRequest (request: FastifyRequest, reply: FastifyReply): void {
   else request.log.info(line, 'request')
 }
 
-/** Maps errors fastify raises itself onto our error codes. */
-const FASTIFY_CODES: Record<string, string> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_request',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_request'
-}
+/**
+ * The common error declared for an HTTP status. Errors that fastify and its
+ * plugins raise carry only a status: a body too large stays a 413, a rate
+ * limit a 429, an overloaded process a 503.
+ */
+const CODE_BY_STATUS = new Map<number, string>(
+  Object.entries(commonErrors.specs).map(([code, spec]) => [spec.status, code])
+)
 
 export interface ErrorBodyOptions {
   /** Fields added to every error body of the routes this handler covers. */
@@ -143,20 +143,10 @@ function toAppError (error: FastifyError | AppError | Error): AppError {
     return commonErrors.invalid_request({ message: validationMessage(fastifyError) })
   }
 
-  const mapped = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined
-  if (mapped) return new AppError(mapped, fastifyError.statusCode ?? 400, clientMessage(mapped))
-
-  const status = fastifyError.statusCode
-  if (typeof status === 'number' && status >= 400 && status < 500) {
-    return commonErrors.invalid_request({ cause: error })
-  }
-
-  return commonErrors.internal({ cause: error })
-}
-
-function clientMessage (code: string): string {
-  const spec = (commonErrors.specs as Record<string, { message: string }>)[code]
-  return spec?.message ?? 'The request is not valid.'
+  const status = fastifyError.statusCode ?? 500
+  const code = CODE_BY_STATUS.get(status) ?? (status >= 400 && status < 500 ? 'invalid_request' : 'internal')
+  const spec = commonErrors.specs[code as keyof typeof commonErrors.specs]
+  return new AppError(code, spec.status, spec.message, { cause: error })
 }
 
 /** Says what was wrong with the input without echoing the input itself. */

@@ -30,6 +30,10 @@ function build (t: Test, bodyLimit?: number): Built {
   app.get('/forbidden', async () => { throw commonErrors.forbidden() })
   app.get('/busy', async () => { throw commonErrors.dependency_unavailable({ extra: { retry_after: 7 } }) })
   app.get('/ok', async () => ({ ok: true }))
+  // What plugins such as a rate limiter or a load shedder throw: a plain error with a status.
+  app.get('/limited', async () => { throw Object.assign(new Error('Rate limit exceeded'), { statusCode: 429 }) })
+  app.get('/shedding', async () => { throw Object.assign(new Error('Under pressure'), { statusCode: 503 }) })
+  app.get('/teapot', async () => { throw Object.assign(new Error('I am a teapot'), { statusCode: 418 }) })
 
   t.teardown(async () => { await app.close() })
   return { app, logs }
@@ -212,6 +216,27 @@ t.test('an AppError from a handler is answered with its own code, status and mes
 
   t.equal(response.statusCode, 403)
   t.same(response.json(), { error: 'forbidden', message: 'You are not allowed to do this.' })
+})
+
+t.test('an error from a plugin keeps its status: 429 is rate_limited, 503 is dependency_unavailable', async (t) => {
+  const { app } = build(t)
+
+  const limited = await app.inject({ method: 'GET', url: '/limited' })
+  const shedding = await app.inject({ method: 'GET', url: '/shedding' })
+
+  t.equal(limited.statusCode, 429)
+  t.same(limited.json(), { error: 'rate_limited', message: 'Too many requests; slow down.' })
+  t.equal(shedding.statusCode, 503)
+  t.equal(shedding.json().error, 'dependency_unavailable')
+})
+
+t.test('an error from a plugin with a client status we do not declare is a 400', async (t) => {
+  const { app } = build(t)
+
+  const response = await app.inject({ method: 'GET', url: '/teapot' })
+
+  t.equal(response.statusCode, 400)
+  t.same(response.json(), { error: 'invalid_request', message: 'The request is not valid.' })
 })
 
 t.test('a 503 that says when to come back sets Retry-After and keeps the hint in the body', async (t) => {
