@@ -1,0 +1,118 @@
+import type { AddressInfo } from 'node:net'
+import t, { type Test } from 'tap'
+import type { FastifyInstance } from 'fastify'
+import { createApp } from '../src/app.js'
+import { AppError } from '../src/errors.js'
+import { requireServiceToken } from '../src/internal-auth.js'
+import { createLogger } from '../src/logger.js'
+import { expectStatus, fetchTransport, injectTransport, type Transport } from '../src/transport.js'
+
+const CREDENTIAL = 'internal-credential-of-at-least-32-chars'
+
+/** The other service's internal API, on a loopback port. */
+async function internalApp (t: Test): Promise<{ app: FastifyInstance, base: string }> {
+  const app = createApp({ logger: createLogger({ service: 'other', level: 'silent' }) })
+  requireServiceToken(app, CREDENTIAL)
+
+  let release = (): void => {}
+  const stalled = new Promise<void>((resolve) => { release = resolve })
+
+  app.post('/internal/echo', async (request) => ({ body: request.body, request_id: request.id }))
+  app.get('/internal/users/missing', async (_request, reply) => await reply.code(404).send({ error: 'not_found' }))
+  app.delete('/internal/users/1', async (_request, reply) => await reply.code(204).send())
+  app.get('/internal/text', async (_request, reply) => await reply.type('text/html').send('<html>proxy error</html>'))
+  app.get('/internal/slow', async () => { await stalled; return {} })
+
+  t.teardown(async () => {
+    release()
+    await app.close()
+  })
+  const base = await app.listen({ host: '127.0.0.1', port: 0 })
+  return { app, base }
+}
+
+async function closedPort (): Promise<number> {
+  const app = createApp({ logger: createLogger({ service: 'gone', level: 'silent' }) })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const { port } = app.server.address() as AddressInfo
+  await app.close()
+  return port
+}
+
+async function unavailable (t: Test, call: Promise<unknown>): Promise<void> {
+  const error = await call.then(() => null, (error: unknown) => error)
+  t.type(error, AppError)
+  t.match(error, { code: 'dependency_unavailable', statusCode: 503 })
+}
+
+t.test('fetchTransport sends the credential, the body and the request id, and reads the answer', async (t) => {
+  const { base } = await internalApp(t)
+  const call = fetchTransport(base + '/', { token: CREDENTIAL })
+
+  const response = await call({ method: 'POST', path: '/internal/echo', body: { user_id: 'u1' }, requestId: 'req-42' })
+
+  t.equal(response.status, 200)
+  t.same(response.body, { body: { user_id: 'u1' }, request_id: 'req-42' })
+})
+
+t.test('fetchTransport hands a client error back to the caller as it came', async (t) => {
+  const { base } = await internalApp(t)
+
+  const response = await fetchTransport(base, { token: CREDENTIAL })({ method: 'GET', path: '/internal/users/missing' })
+
+  t.same(response, { status: 404, body: { error: 'not_found' } })
+})
+
+t.test('fetchTransport reads an empty answer as a null body', async (t) => {
+  const { base } = await internalApp(t)
+
+  const response = await fetchTransport(base, { token: CREDENTIAL })({ method: 'DELETE', path: '/internal/users/1' })
+
+  t.same(response, { status: 204, body: null })
+})
+
+t.test('fetchTransport with a wrong credential gets the 401, not an error', async (t) => {
+  const { base } = await internalApp(t)
+
+  const response = await fetchTransport(base, { token: 'wrong' })({ method: 'POST', path: '/internal/echo', body: {} })
+
+  t.equal(response.status, 401)
+})
+
+t.test('fetchTransport turns an unreachable service into 503', async (t) => {
+  const port = await closedPort()
+
+  await unavailable(t, fetchTransport(`http://127.0.0.1:${port}`, { token: CREDENTIAL })({ method: 'GET', path: '/x' }))
+})
+
+t.test('fetchTransport turns a service that does not answer in time into 503', async (t) => {
+  const { base } = await internalApp(t)
+
+  await unavailable(t, fetchTransport(base, { token: CREDENTIAL, timeoutMs: 200 })({ method: 'GET', path: '/internal/slow' }))
+})
+
+t.test('fetchTransport turns an answer that is not JSON into 503', async (t) => {
+  const { base } = await internalApp(t)
+
+  await unavailable(t, fetchTransport(base, { token: CREDENTIAL })({ method: 'GET', path: '/internal/text' }))
+})
+
+t.test('injectTransport runs the same routes and credential check without a socket', async (t) => {
+  const { app } = await internalApp(t)
+  const call: Transport = injectTransport(app, { token: CREDENTIAL })
+
+  const echoed = await call({ method: 'POST', path: '/internal/echo', body: { n: 1 }, requestId: 'req-7' })
+  const refused = await injectTransport(app, { token: 'wrong' })({ method: 'POST', path: '/internal/echo', body: {} })
+
+  t.same(echoed, { status: 200, body: { body: { n: 1 }, request_id: 'req-7' } })
+  t.equal(refused.status, 401)
+})
+
+t.test('expectStatus accepts the listed statuses and turns any other into 503', async (t) => {
+  t.doesNotThrow(() => expectStatus({ status: 404, body: null }, 200, 404))
+
+  for (const status of [500, 502, 409]) {
+    const error = t.throws(() => expectStatus({ status, body: null }, 200)) as AppError
+    t.match(error, { code: 'dependency_unavailable', statusCode: 503 }, String(status))
+  }
+})
