@@ -1,4 +1,4 @@
-import type { Envelope } from './contract.js'
+import { parseEnvelope, type Envelope } from './contract.js'
 import type { EventBus, Subscription } from './bus.js'
 
 const MAX_ATTEMPTS = 2
@@ -6,11 +6,12 @@ const MAX_ATTEMPTS = 2
 /**
  * The in-memory stand-in for RabbitMQ, for the one-process quick start. It
  * keeps the broker's promises that services rely on: every subscribed
- * consumer gets its own copy, delivery is asynchronous, a failing handler is
- * retried once and then the message goes to the dead letters.
+ * consumer gets its own copy, as JSON checked against the contract like a
+ * message from the broker; delivery is asynchronous; a message that does not
+ * match the contract, or whose handler fails twice, goes to the dead letters.
  */
 export class MemoryBus implements EventBus {
-  readonly deadLetters: Array<{ consumer: string, event: Envelope }> = []
+  readonly deadLetters: Array<{ consumer: string, message: unknown }> = []
   private readonly subscriptions: Subscription[] = []
   private readonly inFlight = new Set<Promise<void>>()
   private closed = false
@@ -18,11 +19,10 @@ export class MemoryBus implements EventBus {
   async publish (event: Envelope): Promise<void> {
     if (this.closed) throw new Error('bus is closed')
 
+    const body = JSON.stringify(event)
     for (const subscription of this.subscriptions) {
       if (!subscription.types.includes(event.type)) continue
-      // A copy, as a broker would deliver: handlers cannot change each other's view.
-      const copy = structuredClone(event)
-      const delivery = this.deliver(subscription, copy)
+      const delivery = this.deliver(subscription, body)
       this.inFlight.add(delivery)
       void delivery.finally(() => this.inFlight.delete(delivery))
     }
@@ -46,16 +46,21 @@ export class MemoryBus implements EventBus {
     this.closed = true
   }
 
-  private async deliver (subscription: Subscription, event: Envelope): Promise<void> {
+  private async deliver (subscription: Subscription, body: string): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve))
 
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      // Parsed afresh for each attempt, as a redelivered message would be.
+      const event = parseEnvelope(JSON.parse(body))
+      if (!event) break
+
       try {
         await subscription.handler(event)
         return
       } catch {
-        if (attempt === MAX_ATTEMPTS) this.deadLetters.push({ consumer: subscription.consumer, event })
+        // tried again, then dead-lettered
       }
     }
+    this.deadLetters.push({ consumer: subscription.consumer, message: JSON.parse(body) })
   }
 }
