@@ -12,6 +12,8 @@ export interface AmqpBusSettings {
   /** Longest a publish waits for the broker's confirm before it fails. */
   confirmTimeoutMs?: number
   prefetch?: number
+  /** How the connection is named in the broker's management tools. */
+  connectionName?: string
 }
 
 /**
@@ -41,7 +43,7 @@ export class AmqpBus implements EventBus {
   private attempt = 0
 
   private constructor (settings: AmqpBusSettings, log: Logger) {
-    this.settings = { confirmTimeoutMs: 5000, prefetch: 10, ...settings }
+    this.settings = { confirmTimeoutMs: 5000, prefetch: 10, connectionName: 'twofa', ...settings }
     this.log = log
   }
 
@@ -104,7 +106,11 @@ export class AmqpBus implements EventBus {
   }
 
   private async open (): Promise<void> {
-    const model = await connect(this.settings.url)
+    // A block belongs to the connection the broker imposed it on.
+    this.blocked = false
+    const model = await connect(this.settings.url, {
+      clientProperties: { connection_name: this.settings.connectionName }
+    })
     model.on('error', (error: Error) => this.log.warn({ err: error }, 'amqp connection error'))
     model.on('close', () => this.onConnectionLost(model))
     model.on('blocked', (reason: string) => {
@@ -126,6 +132,7 @@ export class AmqpBus implements EventBus {
       this.watchChannel(consumer, 'consume', model)
       await consumer.prefetch(this.settings.prefetch)
 
+      if (this.closing) throw new Error('the bus was closed while it connected')
       this.model = model
       this.publisher = publisher
       this.consumer = consumer
@@ -150,7 +157,7 @@ export class AmqpBus implements EventBus {
   }
 
   private onConnectionLost (model: ChannelModel): void {
-    // Only an established connection starts a reconnect; a failed attempt
+    // Only the current connection starts a reconnect; a failed attempt
     // schedules its own retry.
     if (this.closing || this.model !== model) return
 
@@ -161,6 +168,10 @@ export class AmqpBus implements EventBus {
   }
 
   private scheduleReconnect (): void {
+    // An attempt that fails once its channels are up is reported twice, by
+    // the channel's close and by open() rejecting: one retry is enough.
+    if (this.closing || this.reconnectTimer) return
+
     this.attempt++
     const delay = Math.min(200 * 2 ** (this.attempt - 1), 5000)
     if (this.attempt === 1) this.log.warn('amqp connection lost; reconnecting')
@@ -170,8 +181,9 @@ export class AmqpBus implements EventBus {
       this.open().then(
         () => this.log.info('amqp connection restored'),
         (error: unknown) => {
+          if (this.closing) return
           if (this.attempt % 10 === 1) this.log.warn({ err: error, attempt: this.attempt }, 'amqp reconnect failed')
-          if (!this.closing) this.scheduleReconnect()
+          this.scheduleReconnect()
         }
       )
     }, delay)
