@@ -17,12 +17,30 @@ export interface Inbox {
  * Wraps a handler so it runs once per event id. The record is written after
  * the handler succeeds: a crash in between means the handler runs again on
  * redelivery, so handlers are also written to be safe to repeat.
+ *
+ * Copies of one event that arrive while it is being handled (the broker
+ * delivers several messages at once) wait for that attempt and then look at
+ * the inbox, instead of all finding it empty. This holds within one process;
+ * across processes it rests on handlers being safe to repeat.
  */
 export function once (inbox: Inbox, consumer: string, handler: EventHandler): EventHandler {
+  const inFlight = new Map<string, Promise<void>>()
+
   return async (event: Envelope) => {
-    if (await inbox.seen(consumer, event.id)) return
-    await handler(event)
-    await inbox.record(consumer, event.id)
+    const earlier = inFlight.get(event.id)
+    const attempt = (async () => {
+      await earlier?.catch(() => {})
+      if (await inbox.seen(consumer, event.id)) return
+      await handler(event)
+      await inbox.record(consumer, event.id)
+    })()
+
+    inFlight.set(event.id, attempt)
+    try {
+      await attempt
+    } finally {
+      if (inFlight.get(event.id) === attempt) inFlight.delete(event.id)
+    }
   }
 }
 
