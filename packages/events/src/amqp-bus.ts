@@ -151,7 +151,7 @@ export class AmqpBus implements EventBus {
     channel.on('close', () => {
       if (this.closing || this.model !== model) return
       this.log.warn({ role }, 'amqp channel closed; reconnecting')
-      void model.close().catch(() => {})
+      model.close().catch(() => {})
       this.onConnectionLost(model)
     })
   }
@@ -214,22 +214,33 @@ export class AmqpBus implements EventBus {
         if (this.consumer === channel) {
           this.consume(channel, subscription).catch((error: unknown) => {
             this.log.error({ err: error, queue }, 'amqp re-consume failed; reconnecting')
-            void channel.close().catch(() => {})
+            channel.close().catch(() => {})
           })
         }
         return
       }
-      void this.handle(channel, subscription, message)
+      this.handle(channel, subscription, message).catch((error: unknown) => {
+        this.log.error({ err: error, queue }, 'amqp delivery failed')
+      })
     }, { noAck: false })
   }
 
-  private async handle (channel: Channel, subscription: Subscription, message: ConsumeMessage): Promise<void> {
+  private async handle (
+    channel: Channel,
+    subscription: Subscription,
+    message: ConsumeMessage
+  ): Promise<void> {
     const settle = (action: 'ack' | 'retry' | 'dead'): void => {
       // A delivery belongs to its channel; after that channel died the broker
       // redelivers it, and acking it here would close the new channel.
       if (this.consumer !== channel) return
-      if (action === 'ack') channel.ack(message)
-      else channel.nack(message, false, action === 'retry')
+      try {
+        if (action === 'ack') channel.ack(message)
+        else channel.nack(message, false, action === 'retry')
+      } catch (error) {
+        // The channel is closing: the broker will deliver the message again.
+        this.log.warn({ err: error, consumer: subscription.consumer }, 'amqp delivery left unsettled')
+      }
     }
 
     let event: Envelope | null = null
@@ -247,11 +258,12 @@ export class AmqpBus implements EventBus {
 
     try {
       await subscription.handler(event)
-      settle('ack')
     } catch (error) {
       const action = message.fields.redelivered ? 'dead' : 'retry'
       this.log.error({ err: error, consumer: subscription.consumer, event_id: event.id, event_type: event.type, action }, 'event handler failed')
       settle(action)
+      return
     }
+    settle('ack')
   }
 }

@@ -3,7 +3,10 @@ import { createEnvelope, type Envelope, type EventData, type EventType } from '.
 import type { EventBus } from './bus.js'
 
 export interface PublisherSettings {
-  /** Most events held while the broker is unreachable; older ones are kept, newer dropped and logged. */
+  /**
+   * Most events held while the broker is unreachable; older ones are kept,
+   * newer ones dropped and logged.
+   */
   maxPending?: number
   retryDelayMs?: number
 }

@@ -169,7 +169,8 @@ async function readDeadLetters (bus: AmqpBus, consumer: string): Promise<unknown
   deadLetters.set(queue, letters)
 
   await withChannel(async (channel) => {
-    for (let message = await channel.get(queue, { noAck: true }); message; message = await channel.get(queue, { noAck: true })) {
+    const next = async () => await channel.get(queue, { noAck: true })
+    for (let message = await next(); message; message = await next()) {
       const body = message.content.toString('utf8')
       try {
         letters.push(JSON.parse(body))
@@ -327,6 +328,36 @@ t.test('K22 a delivery in flight when the connection drops is settled once, and 
   t.equal(logged(logs, 'amqp connection restored'), 1, 'one reconnect only')
   const { messageCount } = await withChannel(async (channel) => await channel.checkQueue(bus.queueName('slow')))
   t.equal(messageCount, 0)
+})
+
+t.test('K22 a handler that finishes while its channel is closing leaves the delivery to the broker', async (t) => {
+  const { bus, logs } = await openBus(t)
+  let release = (): void => {}
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  const handled: string[] = []
+  let started = 0
+  await bus.subscribe({
+    consumer: 'slow',
+    types: ['user.created'],
+    handler: async (event) => {
+      started++
+      if (started === 1) await gate
+      handled.push(event.id)
+    }
+  })
+  const event = userCreated()
+  await bus.publish(event)
+  await waitFor('the handler to start', () => started === 1)
+
+  // The bus closes its consumer channel itself when it cannot consume again
+  // after a cancel; the handler finishes before the broker confirms the close.
+  const channel = (bus as unknown as { consumer: Channel }).consumer
+  channel.close().catch(() => {})
+  release()
+  await waitFor('the redelivery after the reconnect', () => handled.length === 2)
+
+  t.same(handled, [event.id, event.id])
+  t.equal(logged(logs, 'event handler failed'), 0, 'a refused ack is not a handler failure')
 })
 
 t.test('a publish while the connection is down rejects at once', async (t) => {

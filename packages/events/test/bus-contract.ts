@@ -6,7 +6,7 @@ import { createEnvelope, type Envelope } from '../src/contract.js'
 export interface BusHarness {
   /** Opens a fresh bus for one test and removes it, with all it declared, when the test ends. */
   open: (t: Test) => Promise<EventBus>
-  /** Puts a message on the bus as a producer that ignores the contract would, routed by its `type`. */
+  /** Puts a message on the bus as a producer that ignores the contract would; routed by `type`. */
   publishRaw: (bus: EventBus, message: { type: string } & Record<string, unknown>) => Promise<void>
   /** The messages dead-lettered for a consumer so far, oldest first. */
   deadLetters: (bus: EventBus, consumer: string) => Promise<unknown[]>

@@ -22,9 +22,17 @@ class SwitchedBus implements EventBus {
     await this.inner.publish(event)
   }
 
-  async subscribe (subscription: Subscription): Promise<void> { await this.inner.subscribe(subscription) }
-  isReady (): boolean { return !this.down }
-  async close (): Promise<void> { await this.inner.close() }
+  async subscribe (subscription: Subscription): Promise<void> {
+    await this.inner.subscribe(subscription)
+  }
+
+  isReady (): boolean {
+    return !this.down
+  }
+
+  async close (): Promise<void> {
+    await this.inner.close()
+  }
 }
 
 async function setup (settings: { maxPending?: number } = {}) {

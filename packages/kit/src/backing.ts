@@ -19,7 +19,9 @@ export async function reach<T> (what: string, url: string, connect: () => Promis
   try {
     return await connect()
   } catch (error) {
-    const reason = error instanceof Error ? (error as { code?: string }).code ?? error.message : String(error)
+    const reason = error instanceof Error
+      ? (error as { code?: string }).code ?? error.message
+      : String(error)
     throw new Error(`${what} at ${describeUrl(url)} is unreachable (${reason})`)
   }
 }

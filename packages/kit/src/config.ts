@@ -44,10 +44,12 @@ export const booleanFlag = (fallback: boolean) => z
   .transform((value) => value === undefined ? fallback : ['true', '1', 'yes'].includes(value))
 
 /** A TCP port given as a string in the environment. */
-export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback)
+export const port = (fallback: number) =>
+  z.coerce.number().int().min(0).max(65535).default(fallback)
 
 /** A positive integer given as a string in the environment. */
-export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback)
+export const positiveInt = (fallback: number) =>
+  z.coerce.number().int().positive().default(fallback)
 
 export const logLevel = z
   .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

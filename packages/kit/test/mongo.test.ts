@@ -24,7 +24,8 @@ t.test('connectMongo reaches a server and answers with a handle on the database'
   const backing = mongo as Backing
   const database = uniqueName('kit')
 
-  const { client, db } = await connectMongo({ url: backing.url, database, serverSelectionTimeoutMs: 2000 })
+  const settings = { url: backing.url, database, serverSelectionTimeoutMs: 2000 }
+  const { client, db } = await connectMongo(settings)
   t.teardown(async () => {
     await db.dropDatabase()
     await client.close()

@@ -139,7 +139,8 @@ t.test('connectRedis fails when Redis cannot be reached, and stops trying', asyn
 
   await t.rejects(connectRedis({ url: `redis://127.0.0.1:${port}`, keyPrefix: 'x:' }, capture().log))
   const atFailure = attempts
-  // Longer than the first reconnect delays (200 ms, 400 ms): a client left behind would have retried.
+  // Longer than the first reconnect delays (200 ms, 400 ms): a client left
+  // behind would have retried by then.
   await new Promise((resolve) => setTimeout(resolve, 800))
 
   t.equal(attempts, atFailure, 'no connection attempts after the failure')

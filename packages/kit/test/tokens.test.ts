@@ -63,7 +63,10 @@ interface Built {
 }
 
 /** An app with one route behind `authenticate` and one behind `requireAdmin`. */
-async function build (t: Test, resolveKey: KeyResolver = jwksKeyResolver(async () => jwksOf(current))): Promise<Built> {
+async function build (
+  t: Test,
+  resolveKey: KeyResolver = jwksKeyResolver(async () => jwksOf(current))
+): Promise<Built> {
   const logs = new LogCapture()
   const app = createApp({ logger: createLogger({ service: 'test', level: 'info', destination: logs }) })
   await registerAccessTokens(app, { resolveKey, issuer: ISSUER, audience: AUDIENCE })
