@@ -92,9 +92,11 @@ function logRequest (request: FastifyRequest, reply: FastifyReply): void {
  * plugins raise carry only a status: a body too large stays a 413, a rate
  * limit a 429, an overloaded process a 503.
  */
-const CODE_BY_STATUS = new Map<number, string>(
-  Object.entries(commonErrors.specs).map(([code, spec]) => [spec.status, code])
-)
+const CODE_BY_STATUS = new Map<number, string>()
+for (const [code, spec] of Object.entries(commonErrors.specs)) {
+  // The first code declared for a status is the general one (forbidden, not a special case).
+  if (!CODE_BY_STATUS.has(spec.status)) CODE_BY_STATUS.set(spec.status, code)
+}
 
 export interface ErrorBodyOptions {
   /** Fields added to every error body of the routes this handler covers. */

@@ -33,6 +33,7 @@ function build (t: Test, bodyLimit?: number): Built {
   // What plugins such as a rate limiter or a load shedder throw: a plain error with a status.
   app.get('/limited', async () => { throw Object.assign(new Error('Rate limit exceeded'), { statusCode: 429 }) })
   app.get('/shedding', async () => { throw Object.assign(new Error('Under pressure'), { statusCode: 503 }) })
+  app.get('/denied', async () => { throw Object.assign(new Error('Forbidden'), { statusCode: 403 }) })
   app.get('/teapot', async () => { throw Object.assign(new Error('I am a teapot'), { statusCode: 418 }) })
 
   t.teardown(async () => { await app.close() })
@@ -228,6 +229,15 @@ t.test('an error from a plugin keeps its status: 429 is rate_limited, 503 is dep
   t.same(limited.json(), { error: 'rate_limited', message: 'Too many requests; slow down.' })
   t.equal(shedding.statusCode, 503)
   t.equal(shedding.json().error, 'dependency_unavailable')
+})
+
+t.test('an error from a plugin with 403 is answered with the general forbidden code', async (t) => {
+  const { app } = build(t)
+
+  const response = await app.inject({ method: 'GET', url: '/denied' })
+
+  t.equal(response.statusCode, 403)
+  t.same(response.json(), { error: 'forbidden', message: 'You are not allowed to do this.' })
 })
 
 t.test('an error from a plugin with a client status we do not declare is a 400', async (t) => {
