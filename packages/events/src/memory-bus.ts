@@ -59,7 +59,7 @@ export class MemoryBus implements EventBus {
         await subscription.handler(event)
         return
       } catch {
-        // tried again, then dead-lettered
+        // The next attempt follows; after the last, the dead letters.
       }
     }
     this.deadLetters.push({ consumer: subscription.consumer, message: JSON.parse(body) })
