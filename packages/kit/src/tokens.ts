@@ -1,7 +1,9 @@
 import { createPublicKey, type JsonWebKey } from 'node:crypto'
+import fastifyCookie from '@fastify/cookie'
 import fastifyJwt, { type TokenOrHeader } from '@fastify/jwt'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { commonErrors } from './errors.js'
+import { assertCsrf, SESSION_COOKIE } from './session.js'
 
 /** `token_use` of a full access token. */
 export const ACCESS_TOKEN_USE = 'access'
@@ -116,14 +118,26 @@ export interface AccessTokenOptions {
 }
 
 /**
+ * The token a request carries: the bearer header (API clients), else the
+ * session cookie (browsers).
+ */
+function tokenOf (request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization
+  if (typeof header === 'string') return header.startsWith('Bearer ') ? header.slice(7) : undefined
+  return request.cookies[SESSION_COOKIE]
+}
+
+/**
  * Teaches an app to verify access tokens: registers @fastify/jwt in verify
  * mode and decorates `authenticate` and `requireAdmin`. Every failure is a 401
- * with one code, whatever was wrong with the token.
+ * with one code, whatever was wrong with the token. A token from the session
+ * cookie also needs the CSRF header on state-changing requests.
  */
 export async function registerAccessTokens (
   app: FastifyInstance,
   options: AccessTokenOptions
 ): Promise<void> {
+  await app.register(fastifyCookie)
   await app.register(fastifyJwt, {
     secret: async (_request: FastifyRequest, token: TokenOrHeader) => {
       const kid = 'header' in token ? token.header.kid : undefined
@@ -135,7 +149,8 @@ export async function registerAccessTokens (
     verify: {
       algorithms: [TOKEN_ALGORITHM],
       allowedIss: options.issuer,
-      allowedAud: options.audience
+      allowedAud: options.audience,
+      extractToken: tokenOf
     }
   })
 
@@ -166,6 +181,7 @@ async function principalFrom (request: FastifyRequest): Promise<Principal> {
   if (claims.token_use !== ACCESS_TOKEN_USE || typeof claims.sub !== 'string') {
     throw commonErrors.unauthorized()
   }
+  if (request.headers.authorization === undefined) assertCsrf(request)
 
   return {
     id: claims.sub,

@@ -1,15 +1,20 @@
+import fastifyCookie from '@fastify/cookie'
 import fastifyJwt from '@fastify/jwt'
 import type { FastifyInstance } from 'fastify'
 import {
   ACCESS_TOKEN_USE,
   buildErrorHandler,
   CHALLENGE_TOKEN_USE,
+  clearSessionCookies,
   proofFrom,
   recoveryCodeSchema,
+  setSessionCookies,
   TOKEN_ALGORITHM,
   totpCodeSchema,
+  wantsCookieSession,
   type ProofFields
 } from '@twofa/kit'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { TotpClient } from '../clients/totp-client.js'
 import type { Account, UserClient } from '../clients/user-client.js'
 import type { SigningKey } from '../domain/signing-key.js'
@@ -68,14 +73,26 @@ export async function ssoRoutes (app: FastifyInstance, opts: SsoOptions): Promis
     verify: { algorithms: [TOKEN_ALGORITHM], allowedIss: opts.issuer }
   })
 
+  await app.register(fastifyCookie)
   app.setErrorHandler(buildErrorHandler({ extraFields: { success: false } }))
 
-  function issueAccessToken (account: Account, amr: string[]) {
+  /**
+   * Signs the access token. API clients get it in the body; a browser that
+   * asked for a cookie session gets it in an HttpOnly cookie instead, so no
+   * page script ever holds it.
+   */
+  function issueAccessToken (request: FastifyRequest, reply: FastifyReply, account: Account, amr: string[]) {
+    const ttl = opts.accessTokenTtlSeconds
     const token = app.jwt.sign(
       { email: account.email, roles: account.roles, amr, token_use: ACCESS_TOKEN_USE },
-      { sub: account.id, aud: opts.audience, expiresIn: opts.accessTokenTtlSeconds }
+      { sub: account.id, aud: opts.audience, expiresIn: ttl }
     )
-    return { success: true, token, token_type: 'Bearer', expires_in: opts.accessTokenTtlSeconds }
+
+    if (wantsCookieSession(request)) {
+      setSessionCookies(request, reply, token, ttl)
+      return { success: true, token_type: 'cookie', expires_in: ttl }
+    }
+    return { success: true, token, token_type: 'Bearer', expires_in: ttl }
   }
 
   function readChallengeToken (tempToken: string): ChallengeClaims {
@@ -93,7 +110,7 @@ export async function ssoRoutes (app: FastifyInstance, opts: SsoOptions): Promis
 
   app.post<{ Body: { email: string, password: string } }>('/api/sso/token', {
     schema: { body: tokenBody }
-  }, async (request) => {
+  }, async (request, reply) => {
     const account = await opts.users.verifyCredentials(request.body.email, request.body.password, request.id)
     if (!account) {
       request.log.info('sign-in refused: invalid credentials')
@@ -104,7 +121,7 @@ export async function ssoRoutes (app: FastifyInstance, opts: SsoOptions): Promis
     const decision = await opts.totp.openChallenge(account.id, request.id)
     if (!decision.required) {
       request.log.info({ user_id: account.id }, 'signed in with password')
-      return issueAccessToken(account, ['pwd'])
+      return issueAccessToken(request, reply, account, ['pwd'])
     }
 
     const challengeToken = app.jwt.sign(
@@ -117,7 +134,7 @@ export async function ssoRoutes (app: FastifyInstance, opts: SsoOptions): Promis
 
   app.post<{ Body: ProofFields & { temp_token: string } }>('/api/sso/verify-2fa', {
     schema: { body: verifyBody }
-  }, async (request) => {
+  }, async (request, reply) => {
     const proof = proofFrom(request.body)
     const claims = readChallengeToken(request.body.temp_token)
     request.userId = claims.sub
@@ -128,10 +145,15 @@ export async function ssoRoutes (app: FastifyInstance, opts: SsoOptions): Promis
 
     request.log.info({ user_id: account.id, method: verified.method }, 'signed in with 2fa')
     return {
-      ...issueAccessToken(account, ['pwd', 'otp']),
+      ...issueAccessToken(request, reply, account, ['pwd', 'otp']),
       method: verified.method,
       recovery_codes_remaining: verified.recovery_codes_remaining
     }
+  })
+
+  app.post('/api/sso/logout', async (request, reply) => {
+    clearSessionCookies(request, reply)
+    return { success: true }
   })
 
   app.get('/.well-known/jwks.json', async (_request, reply) => {
