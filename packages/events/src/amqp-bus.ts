@@ -1,4 +1,10 @@
-import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib'
+import {
+  connect,
+  type Channel,
+  type ChannelModel,
+  type ConfirmChannel,
+  type ConsumeMessage
+} from 'amqplib'
 import type { Logger } from 'pino'
 import { parseEnvelope, type Envelope } from './contract.js'
 import type { EventBus, Subscription } from './bus.js'
@@ -74,7 +80,10 @@ export class AmqpBus implements EventBus {
 
     const content = Buffer.from(JSON.stringify(event))
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('publish confirm timed out')), this.settings.confirmTimeoutMs)
+      const timer = setTimeout(
+        () => reject(new Error('publish confirm timed out')),
+        this.settings.confirmTimeoutMs
+      )
       channel.publish(this.settings.exchange, event.type, content, {
         persistent: true,
         messageId: event.id,
@@ -182,7 +191,9 @@ export class AmqpBus implements EventBus {
         () => this.log.info('amqp connection restored'),
         (error: unknown) => {
           if (this.closing) return
-          if (this.attempt % 10 === 1) this.log.warn({ err: error, attempt: this.attempt }, 'amqp reconnect failed')
+          if (this.attempt % 10 === 1) {
+            this.log.warn({ err: error, attempt: this.attempt }, 'amqp reconnect failed')
+          }
           this.scheduleReconnect()
         }
       )
@@ -239,7 +250,10 @@ export class AmqpBus implements EventBus {
         else channel.nack(message, false, action === 'retry')
       } catch (error) {
         // The channel is closing: the broker will deliver the message again.
-        this.log.warn({ err: error, consumer: subscription.consumer }, 'amqp delivery left unsettled')
+        this.log.warn(
+          { err: error, consumer: subscription.consumer },
+          'amqp delivery left unsettled'
+        )
       }
     }
 
@@ -251,7 +265,10 @@ export class AmqpBus implements EventBus {
     }
 
     if (!event) {
-      this.log.warn({ consumer: subscription.consumer }, 'amqp message does not match the event contract; dead-lettered')
+      this.log.warn(
+        { consumer: subscription.consumer },
+        'amqp message does not match the event contract; dead-lettered'
+      )
       settle('dead')
       return
     }
@@ -260,7 +277,13 @@ export class AmqpBus implements EventBus {
       await subscription.handler(event)
     } catch (error) {
       const action = message.fields.redelivered ? 'dead' : 'retry'
-      this.log.error({ err: error, consumer: subscription.consumer, event_id: event.id, event_type: event.type, action }, 'event handler failed')
+      this.log.error({
+        err: error,
+        consumer: subscription.consumer,
+        event_id: event.id,
+        event_type: event.type,
+        action
+      }, 'event handler failed')
       settle(action)
       return
     }

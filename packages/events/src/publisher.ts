@@ -40,7 +40,10 @@ export class EventPublisher {
     const event = createEnvelope(type, data)
 
     if (this.pending.length >= this.maxPending) {
-      this.log.error({ event_id: event.id, event_type: type }, 'event dropped: too many events waiting for the broker')
+      this.log.error(
+        { event_id: event.id, event_type: type },
+        'event dropped: too many events waiting for the broker'
+      )
       return event
     }
 
@@ -81,7 +84,12 @@ export class EventPublisher {
         await this.bus.publish(event)
       } catch (error) {
         this.failures++
-        if (this.failures === 1) this.log.warn({ err: error, backlog: this.pending.length }, 'event publish failed; will retry')
+        if (this.failures === 1) {
+          this.log.warn(
+            { err: error, backlog: this.pending.length },
+            'event publish failed; will retry'
+          )
+        }
         const delay = Math.min(this.retryDelayMs * 2 ** Math.min(this.failures - 1, 4), 10_000)
         this.timer = setTimeout(() => {
           this.timer = null

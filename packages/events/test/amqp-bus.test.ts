@@ -105,7 +105,9 @@ async function brokerLink (t: Test): Promise<BrokerLink> {
 
 /** Pids of the broker's connections with this client-provided name. */
 async function connectionsNamed (name: string): Promise<string[]> {
-  const { stdout } = await run('rabbitmqctl', ['-q', 'list_connections', '--no-table-headers', 'pid', 'client_properties'])
+  const { stdout } = await run('rabbitmqctl', [
+    '-q', 'list_connections', '--no-table-headers', 'pid', 'client_properties'
+  ])
   return stdout.split('\n')
     .filter((line) => line.includes(`"${name}"`))
     .map((line) => line.split('\t')[0] as string)
@@ -115,7 +117,9 @@ async function connectionsNamed (name: string): Promise<string[]> {
 async function closeFromBroker (t: Test, name: string): Promise<void> {
   const pids = await connectionsNamed(name)
   t.equal(pids.length, 1, `one connection named ${name}`)
-  for (const pid of pids) await run('rabbitmqctl', ['-q', 'close_connection', pid, 'closed by a test'])
+  for (const pid of pids) {
+    await run('rabbitmqctl', ['-q', 'close_connection', pid, 'closed by a test'])
+  }
 }
 
 interface OpenedBus {
@@ -218,7 +222,8 @@ t.test('a message that is not JSON is dead-lettered, not handled', async (t) => 
   t.equal(audit.attempts.size, 0)
 })
 
-t.test('a published event is persistent and carries its id and type as message properties', async (t) => {
+t.test('a published event is persistent ' +
+  'and carries its id and type as message properties', async (t) => {
   const { bus, name } = await openBus(t)
   const tap = uniqueName('tap')
   await withChannel(async (channel) => {
@@ -243,7 +248,8 @@ t.test('a published event is persistent and carries its id and type as message p
   t.same(JSON.parse(message.content.toString('utf8')), event)
 })
 
-t.test('after the broker closes its connection, the bus consumes and publishes again', async (t) => {
+t.test('after the broker closes its connection, ' +
+  'the bus consumes and publishes again', async (t) => {
   const { bus, logs, name } = await openBus(t)
   const audit = recorder()
   await bus.subscribe({ consumer: 'audit', types: ['user.created'], handler: audit.handler })
@@ -257,7 +263,8 @@ t.test('after the broker closes its connection, the bus consumes and publishes a
   t.equal((await connectionsNamed(name)).length, 1, 'one connection, the new one')
 })
 
-t.test('after reconnecting, the bus declares again what was deleted while it was away', async (t) => {
+t.test('after reconnecting, ' +
+  'the bus declares again what was deleted while it was away', async (t) => {
   const { bus, logs, name } = await openBus(t)
   const audit = recorder()
   const failing = recorder(() => true)
@@ -284,7 +291,8 @@ t.test('a consumer whose queue is deleted by someone else consumes again', async
   await bus.subscribe({ consumer: 'audit', types: ['user.created'], handler: audit.handler })
 
   await withChannel(async (channel) => await channel.deleteQueue(bus.queueName('audit')))
-  await waitFor('the re-consume', () => logged(logs, 'amqp consumer cancelled by the broker; consuming again') === 1)
+  await waitFor('the re-consume', () =>
+    logged(logs, 'amqp consumer cancelled by the broker; consuming again') === 1)
   // The queue is declared and bound again before consuming: wait until it is.
   await waitFor('the queue', async () => await withChannel(async (channel) => {
     const declared = await channel.checkQueue(bus.queueName('audit')).catch(() => null)
@@ -296,7 +304,8 @@ t.test('a consumer whose queue is deleted by someone else consumes again', async
   t.equal(logged(logs, 'amqp connection restored'), 0, 'without a reconnect')
 })
 
-t.test('K22 a delivery in flight when the connection drops is settled once, and not on the new channel', async (t) => {
+t.test('K22 a delivery in flight when the connection drops is settled once, ' +
+  'and not on the new channel', async (t) => {
   const { bus, logs, name } = await openBus(t)
   let release = (): void => {}
   const gate = new Promise<void>((resolve) => { release = resolve })
@@ -326,11 +335,13 @@ t.test('K22 a delivery in flight when the connection drops is settled once, and 
   t.same(handled.map((event) => event.id), [first.id, first.id, second.id])
   t.equal(logged(logs, 'amqp channel error'), 0, 'no channel was closed for a bad ack')
   t.equal(logged(logs, 'amqp connection restored'), 1, 'one reconnect only')
-  const { messageCount } = await withChannel(async (channel) => await channel.checkQueue(bus.queueName('slow')))
+  const { messageCount } = await withChannel(async (channel) =>
+    await channel.checkQueue(bus.queueName('slow')))
   t.equal(messageCount, 0)
 })
 
-t.test('K22 a handler that finishes while its channel is closing leaves the delivery to the broker', async (t) => {
+t.test('K22 a handler that finishes while its channel is closing ' +
+  'leaves the delivery to the broker', async (t) => {
   const { bus, logs } = await openBus(t)
   let release = (): void => {}
   const gate = new Promise<void>((resolve) => { release = resolve })
@@ -371,7 +382,8 @@ t.test('a publish while the connection is down rejects at once', async (t) => {
   t.equal(logged(logs, 'amqp connection lost; reconnecting'), 1)
 })
 
-t.test('after a network outage the bus reconnects once the broker is reachable again', async (t) => {
+t.test('after a network outage the bus reconnects ' +
+  'once the broker is reachable again', async (t) => {
   const link = await brokerLink(t)
   const { bus, logs } = await openBus(t, { url: link.url })
   const audit = recorder()
@@ -416,7 +428,8 @@ t.test('a reconnect that fails half-way leaves one connection, not several', asy
     await channel.assertQueue(bus.queueName('audit'), { durable: true })
   })
   await link.open()
-  await waitFor('three failed attempts', () => logs.entries().filter((entry) => entry.msg === 'amqp channel error').length >= 3)
+  await waitFor('three failed attempts', () =>
+    logs.entries().filter((entry) => entry.msg === 'amqp channel error').length >= 3)
   // Let the broker settle its count of connections.
   await new Promise((resolve) => setTimeout(resolve, 300))
 
@@ -435,7 +448,8 @@ t.test('closing the bus while it reconnects leaves no connection behind', async 
   await link.cut()
   await waitFor('the bus to notice', () => !bus.isReady())
   await link.open()
-  await waitFor('a reconnect attempt', () => logs.entries().some((entry) => entry.msg === 'amqp connection lost; reconnecting'))
+  await waitFor('a reconnect attempt', () =>
+    logs.entries().some((entry) => entry.msg === 'amqp connection lost; reconnecting'))
   await new Promise((resolve) => setTimeout(resolve, 400))
   await bus.close()
   link.release()
@@ -445,7 +459,8 @@ t.test('closing the bus while it reconnects leaves no connection behind', async 
   t.notOk(bus.isReady())
 })
 
-t.test('while the broker blocks publishers, publish rejects at once; it works again when unblocked', async (t) => {
+t.test('while the broker blocks publishers, ' +
+  'publish rejects at once; it works again when unblocked', async (t) => {
   const { bus } = await openBus(t)
   // A real memory alarm would block every publisher on this shared broker, so
   // the connection.blocked notification is delivered to the bus by hand.
@@ -460,7 +475,8 @@ t.test('while the broker blocks publishers, publish rejects at once; it works ag
   await bus.publish(userCreated())
 })
 
-t.test('a bus blocked when its connection dropped publishes again after reconnecting', async (t) => {
+t.test('a bus blocked when its connection dropped ' +
+  'publishes again after reconnecting', async (t) => {
   const { bus, logs, name } = await openBus(t)
   const model = (bus as unknown as { model: ChannelModel }).model
 
@@ -472,7 +488,8 @@ t.test('a bus blocked when its connection dropped publishes again after reconnec
   await bus.publish(userCreated())
 })
 
-t.test('K24 events emitted while the broker is unreachable are delivered once it is back', async (t) => {
+t.test('K24 events emitted while the broker is unreachable ' +
+  'are delivered once it is back', async (t) => {
   const link = await brokerLink(t)
   const { bus } = await openBus(t, { url: link.url })
   const audit = recorder()
@@ -481,7 +498,8 @@ t.test('K24 events emitted while the broker is unreachable are delivered once it
 
   await link.cut()
   await waitFor('the bus to notice', () => !bus.isReady())
-  const emitted = [1, 2, 3].map((n) => publisher.emit('user.created', { user_id: `u${n}`, email: `u${n}@example.com` }))
+  const emitted = [1, 2, 3].map((n) =>
+    publisher.emit('user.created', { user_id: `u${n}`, email: `u${n}@example.com` }))
   await new Promise((resolve) => setTimeout(resolve, 300))
   t.equal(publisher.backlog, 3, 'kept while the broker is away')
   await link.open()
@@ -495,5 +513,8 @@ t.test('connect fails when the broker cannot be reached', async (t) => {
   const link = await brokerLink(t)
   await link.cut()
 
-  await t.rejects(AmqpBus.connect({ url: link.url, exchange: 'x', queuePrefix: 'x.' }, pino({ level: 'silent' })))
+  await t.rejects(AmqpBus.connect(
+    { url: link.url, exchange: 'x', queuePrefix: 'x.' },
+    pino({ level: 'silent' })
+  ))
 })

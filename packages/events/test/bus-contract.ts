@@ -80,7 +80,11 @@ export function busContract (t: Test, harness: BusHarness): void {
   t.test('a subscription to several types gets each of them', async (t) => {
     const bus = await harness.open(t)
     const audit = recorder()
-    await bus.subscribe({ consumer: 'audit', types: ['user.created', 'user.deleted'], handler: audit.handler })
+    await bus.subscribe({
+      consumer: 'audit',
+      types: ['user.created', 'user.deleted'],
+      handler: audit.handler
+    })
 
     await bus.publish(userCreated())
     await bus.publish(createEnvelope('user.deleted', { user_id: 'u1' }))
@@ -144,13 +148,15 @@ export function busContract (t: Test, harness: BusHarness): void {
     const event = userCreated()
 
     await bus.publish(event)
-    await waitFor('a dead letter', async () => (await harness.deadLetters(bus, 'failing')).length === 1)
+    await waitFor('a dead letter', async () =>
+      (await harness.deadLetters(bus, 'failing')).length === 1)
 
     t.equal(failing.attempts.get(event.id), 2)
     t.match(await harness.deadLetters(bus, 'failing'), [{ id: event.id, type: 'user.created' }])
   })
 
-  t.test('a handler that fails once and then succeeds does not dead-letter the event', async (t) => {
+  t.test('a handler that fails once ' +
+    'and then succeeds does not dead-letter the event', async (t) => {
     const bus = await harness.open(t)
     const flaky = recorder((_event, attempt) => attempt === 1)
     await bus.subscribe({ consumer: 'flaky', types: ['user.created'], handler: flaky.handler })
@@ -171,7 +177,8 @@ export function busContract (t: Test, harness: BusHarness): void {
     await bus.subscribe({ consumer: 'audit', types: ['user.created'], handler: audit.handler })
 
     await bus.publish(userCreated())
-    await waitFor('the dead letter', async () => (await harness.deadLetters(bus, 'failing')).length === 1)
+    await waitFor('the dead letter', async () =>
+      (await harness.deadLetters(bus, 'failing')).length === 1)
     await waitFor('the healthy consumer', () => audit.received.length === 1)
 
     t.same(await harness.deadLetters(bus, 'audit'), [])
@@ -192,7 +199,8 @@ export function busContract (t: Test, harness: BusHarness): void {
     for (const message of broken) await harness.publishRaw(bus, message)
     await bus.publish(valid)
     await waitFor('the valid event', () => audit.received.some((event) => event.id === valid.id))
-    await waitFor('four dead letters', async () => (await harness.deadLetters(bus, 'audit')).length === 4)
+    await waitFor('four dead letters', async () =>
+      (await harness.deadLetters(bus, 'audit')).length === 4)
 
     t.same(audit.received.map((event) => event.id), [valid.id])
     t.same(audit.attempts.size, 1, 'the handler never saw the others')

@@ -1,5 +1,11 @@
 import t from 'tap'
-import { createEnvelope, EVENT_TYPES, parseEnvelope, type EventData, type EventType } from '../src/contract.js'
+import {
+  createEnvelope,
+  EVENT_TYPES,
+  parseEnvelope,
+  type EventData,
+  type EventType
+} from '../src/contract.js'
 
 /** One valid data object per event type: every type must survive the trip through JSON. */
 const samples: { [T in EventType]: EventData<T> } = {
@@ -9,7 +15,12 @@ const samples: { [T in EventType]: EventData<T> } = {
   'twofactor.disabled': { user_id: 'u1', factor_id: 'f1', reason: 'admin', actor_id: 'admin-1' },
   'twofactor.recovery_codes.regenerated': { user_id: 'u1', count: 10 },
   'twofactor.verification.succeeded': { user_id: 'u1', method: 'totp', purpose: 'login' },
-  'twofactor.verification.failed': { user_id: 'u1', method: 'recovery_code', purpose: 'disable', reason: 'replayed' },
+  'twofactor.verification.failed': {
+    user_id: 'u1',
+    method: 'recovery_code',
+    purpose: 'disable',
+    reason: 'replayed'
+  },
   'twofactor.recovery_code.used': { user_id: 'u1', remaining: 9 },
   'twofactor.locked': { user_id: 'u1', until: '2030-01-01T00:00:00.000Z' }
 }
@@ -24,12 +35,17 @@ t.test('an envelope gets a fresh id, its type, the time given and its data', asy
   const first = createEnvelope('user.deleted', { user_id: 'u1' }, now)
   const second = createEnvelope('user.deleted', { user_id: 'u1' }, now)
 
-  t.match(first, { type: 'user.deleted', occurred_at: '2024-05-01T12:00:00.000Z', data: { user_id: 'u1' } })
+  t.match(first, {
+    type: 'user.deleted',
+    occurred_at: '2024-05-01T12:00:00.000Z',
+    data: { user_id: 'u1' }
+  })
   t.match(first.id, /^[0-9a-f-]{36}$/)
   t.not(first.id, second.id)
 })
 
-t.test('every event type a producer can create passes the consumer\'s check after JSON', async (t) => {
+t.test('every event type a producer can create ' +
+  'passes the consumer\'s check after JSON', async (t) => {
   t.same(Object.keys(samples).sort(), [...EVENT_TYPES].sort(), 'a sample for every type')
 
   for (const type of EVENT_TYPES) {
@@ -64,7 +80,11 @@ t.test('data that does not match its type\'s schema is refused', async (t) => {
   const types: EventType[] = ['user.created', 'user.created', 'twofactor.disabled']
 
   refused.forEach(([what, data], index) => {
-    const message = { ...createEnvelope('user.deleted', { user_id: 'u1' }), type: types[index], data }
+    const message = {
+      ...createEnvelope('user.deleted', { user_id: 'u1' }),
+      type: types[index],
+      data
+    }
     t.equal(parseEnvelope(received(message)), null, what)
   })
 })
@@ -72,7 +92,11 @@ t.test('data that does not match its type\'s schema is refused', async (t) => {
 t.test('fields the contract does not list are dropped', async (t) => {
   const event = createEnvelope('user.deleted', { user_id: 'u1' })
 
-  const parsed = parseEnvelope({ ...received(event) as object, routing: 'x', data: { user_id: 'u1', is_admin: true } })
+  const parsed = parseEnvelope({
+    ...received(event) as object,
+    routing: 'x',
+    data: { user_id: 'u1', is_admin: true }
+  })
 
   t.same(parsed, event)
 })

@@ -20,7 +20,10 @@ t.test('an amqp:// address opens the RabbitMQ bus', async (t) => {
   const backing = await amqpBacking()
   const name = uniqueName('open')
 
-  const bus = await openBus({ url: backing.url, exchange: `${name}.events`, queuePrefix: `${name}.` }, pino({ level: 'silent' }))
+  const bus = await openBus(
+    { url: backing.url, exchange: `${name}.events`, queuePrefix: `${name}.` },
+    pino({ level: 'silent' })
+  )
   t.teardown(async () => {
     await bus.close()
     const admin = await connect(backing.url)

@@ -40,7 +40,11 @@ async function setup (settings: { maxPending?: number } = {}) {
   const audit = recorder()
   await bus.subscribe({ consumer: 'audit', types: ['user.created'], handler: audit.handler })
   const logs = new LogCapture()
-  const publisher = new EventPublisher(bus, pino({ level: 'info' }, logs), { retryDelayMs: 10, ...settings })
+  const publisher = new EventPublisher(
+    bus,
+    pino({ level: 'info' }, logs),
+    { retryDelayMs: 10, ...settings }
+  )
   return { bus, audit, logs, publisher }
 }
 
@@ -69,7 +73,8 @@ t.test('events are published in the order they were emitted', async (t) => {
   t.same(audit.received.map((event) => event.id), events.map((event) => event.id))
 })
 
-t.test('events emitted while the bus is down are kept, retried, and delivered in order when it is back', async (t) => {
+t.test('events emitted while the bus is down are kept, ' +
+  'retried, and delivered in order when it is back', async (t) => {
   const { bus, audit, publisher } = await setup()
   bus.down = true
 
@@ -97,7 +102,8 @@ t.test('an outage is logged once when it starts and once when it ends', async (t
   t.equal(messages.filter((msg) => msg === 'event publishing resumed').length, 1)
 })
 
-t.test('beyond the limit, new events are dropped and logged while the older ones are kept', async (t) => {
+t.test('beyond the limit, ' +
+  'new events are dropped and logged while the older ones are kept', async (t) => {
   const { bus, audit, logs, publisher } = await setup({ maxPending: 2 })
   bus.down = true
 

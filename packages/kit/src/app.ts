@@ -44,7 +44,10 @@ export function createApp (options: AppOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: options.logger,
     // Our own onResponse hook writes the one line per request.
-    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
+    logController: new LogController({
+      disableRequestLogging: true,
+      requestIdLogLabel: 'request_id'
+    }),
     genReqId: requestIdFrom,
     bodyLimit: options.bodyLimit ?? 16 * 1024,
     trustProxy: options.trustProxy ?? false,
@@ -146,7 +149,8 @@ function toAppError (error: FastifyError | AppError | Error): AppError {
   }
 
   const status = fastifyError.statusCode ?? 500
-  const code = CODE_BY_STATUS.get(status) ?? (status >= 400 && status < 500 ? 'invalid_request' : 'internal')
+  const code = CODE_BY_STATUS.get(status) ??
+    (status >= 400 && status < 500 ? 'invalid_request' : 'internal')
   const spec = commonErrors.specs[code as keyof typeof commonErrors.specs]
   return new AppError(code, spec.status, spec.message, { cause: error })
 }

@@ -29,5 +29,7 @@ export function proofFrom (body: ProofFields): Proof {
   const { totp_code: totp, recovery_code: recovery } = body
   if (totp !== undefined && recovery === undefined) return { totp_code: totp }
   if (recovery !== undefined && totp === undefined) return { recovery_code: recovery }
-  throw commonErrors.invalid_request({ message: 'Give exactly one of totp_code and recovery_code.' })
+  throw commonErrors.invalid_request({
+    message: 'Give exactly one of totp_code and recovery_code.'
+  })
 }

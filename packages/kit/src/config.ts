@@ -24,7 +24,8 @@ export function loadConfig<S extends z.ZodType> (
   const result = schema.safeParse(env)
   const problems = result.success
     ? []
-    : result.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`)
+    : result.error.issues.map((issue) =>
+      `${issue.path.join('.') || '(environment)'}: ${issue.message}`)
 
   // zod skips a schema's whole-object refinements once any field has failed,
   // so the stand-in rule is applied here too, to the raw values.

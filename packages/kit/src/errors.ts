@@ -58,7 +58,10 @@ export const commonErrors = defineErrors({
   invalid_request: { status: 400, message: 'The request is not valid.' },
   unauthorized: { status: 401, message: 'A valid access token is required.' },
   forbidden: { status: 403, message: 'You are not allowed to do this.' },
-  csrf_failed: { status: 403, message: 'The request lacks a valid CSRF token; reload the page and try again.' },
+  csrf_failed: {
+    status: 403,
+    message: 'The request lacks a valid CSRF token; reload the page and try again.'
+  },
   not_found: { status: 404, message: 'Nothing is here.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   unsupported_media_type: { status: 415, message: 'Send the body as application/json.' },

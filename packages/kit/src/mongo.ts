@@ -38,7 +38,8 @@ export async function connectMongo (settings: MongoSettings): Promise<MongoConne
  * Fine for tests; a production deployment wants MongoDB.
  */
 export const FERRETDB_WARNING =
-  'connected to FerretDB: its single-document updates are not atomic under concurrency; use MongoDB in production'
+  'connected to FerretDB: its single-document updates are not atomic under concurrency; ' +
+  'use MongoDB in production'
 
 /** True for MongoDB's duplicate key error (E11000). */
 export function isDuplicateKeyError (error: unknown): boolean {

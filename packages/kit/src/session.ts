@@ -29,10 +29,21 @@ export function wantsCookieSession (request: FastifyRequest): boolean {
   return request.headers[SESSION_MODE_HEADER] === 'cookie'
 }
 
-export function setSessionCookies (request: FastifyRequest, reply: FastifyReply, token: string, maxAgeSeconds: number): void {
-  const common = { path: '/', sameSite: 'strict' as const, secure: secureFor(request), maxAge: maxAgeSeconds }
+export function setSessionCookies (
+  request: FastifyRequest,
+  reply: FastifyReply,
+  token: string,
+  maxAgeSeconds: number
+): void {
+  const common = {
+    path: '/',
+    sameSite: 'strict' as const,
+    secure: secureFor(request),
+    maxAge: maxAgeSeconds
+  }
   reply.setCookie(SESSION_COOKIE, token, { ...common, httpOnly: true })
-  reply.setCookie(CSRF_COOKIE, randomBytes(24).toString('base64url'), { ...common, httpOnly: false })
+  const csrfToken = randomBytes(24).toString('base64url')
+  reply.setCookie(CSRF_COOKIE, csrfToken, { ...common, httpOnly: false })
 }
 
 export function clearSessionCookies (request: FastifyRequest, reply: FastifyReply): void {

@@ -56,7 +56,8 @@ function publicKeysOf (document: JwkSet | undefined): Map<string, string> {
   for (const jwk of document?.keys ?? []) {
     if (!jwk.kid) continue
     try {
-      const pem = createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' })
+      const pem = createPublicKey({ key: jwk, format: 'jwk' })
+        .export({ type: 'spki', format: 'pem' })
       keys.set(jwk.kid, pem.toString())
     } catch {
       // A key this process cannot read must not take the others down with it.

@@ -28,13 +28,23 @@ function build (t: Test, bodyLimit?: number): Built {
   app.post('/codes', { schema: { body: codeBody } }, async (request) => request.body)
   app.get('/boom', async () => { throw new Error('database password rejected for admin') })
   app.get('/forbidden', async () => { throw commonErrors.forbidden() })
-  app.get('/busy', async () => { throw commonErrors.dependency_unavailable({ extra: { retry_after: 7 } }) })
+  app.get('/busy', async () => {
+    throw commonErrors.dependency_unavailable({ extra: { retry_after: 7 } })
+  })
   app.get('/ok', async () => ({ ok: true }))
   // What plugins such as a rate limiter or a load shedder throw: a plain error with a status.
-  app.get('/limited', async () => { throw Object.assign(new Error('Rate limit exceeded'), { statusCode: 429 }) })
-  app.get('/shedding', async () => { throw Object.assign(new Error('Under pressure'), { statusCode: 503 }) })
-  app.get('/denied', async () => { throw Object.assign(new Error('Forbidden'), { statusCode: 403 }) })
-  app.get('/teapot', async () => { throw Object.assign(new Error('I am a teapot'), { statusCode: 418 }) })
+  app.get('/limited', async () => {
+    throw Object.assign(new Error('Rate limit exceeded'), { statusCode: 429 })
+  })
+  app.get('/shedding', async () => {
+    throw Object.assign(new Error('Under pressure'), { statusCode: 503 })
+  })
+  app.get('/denied', async () => {
+    throw Object.assign(new Error('Forbidden'), { statusCode: 403 })
+  })
+  app.get('/teapot', async () => {
+    throw Object.assign(new Error('I am a teapot'), { statusCode: 418 })
+  })
 
   t.teardown(async () => { await app.close() })
   return { app, logs }
@@ -45,7 +55,8 @@ async function settled (): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve))
 }
 
-t.test('a body that breaks the route schema gets 400 invalid_request saying which field', async (t) => {
+t.test('a body that breaks the route schema ' +
+  'gets 400 invalid_request saying which field', async (t) => {
   const { app } = build(t)
 
   const response = await app.inject({ method: 'POST', url: '/codes', payload: { code: '12345' } })
@@ -67,7 +78,11 @@ t.test('a missing required field is named in the message', async (t) => {
 t.test('a field the schema does not list is refused, not silently dropped', async (t) => {
   const { app } = build(t)
 
-  const response = await app.inject({ method: 'POST', url: '/codes', payload: { code: '123456', admin: true } })
+  const response = await app.inject({
+    method: 'POST',
+    url: '/codes',
+    payload: { code: '123456', admin: true }
+  })
 
   t.equal(response.statusCode, 400)
   t.same(response.json(), { error: 'invalid_request', message: 'body.admin is not allowed.' })
@@ -155,13 +170,20 @@ t.test('K18 a body in a media type the app does not parse gets 415', async (t) =
   })
 
   t.equal(response.statusCode, 415)
-  t.same(response.json(), { error: 'unsupported_media_type', message: 'Send the body as application/json.' })
+  t.same(response.json(), {
+    error: 'unsupported_media_type',
+    message: 'Send the body as application/json.'
+  })
 })
 
 t.test('K18 a body with no content type gets 415', async (t) => {
   const { app } = build(t)
 
-  const response = await app.inject({ method: 'POST', url: '/codes', payload: Buffer.from('{"code":"123456"}') })
+  const response = await app.inject({
+    method: 'POST',
+    url: '/codes',
+    payload: Buffer.from('{"code":"123456"}')
+  })
 
   t.equal(response.statusCode, 415)
   t.equal(response.json().error, 'unsupported_media_type')
@@ -196,7 +218,8 @@ t.test('K19 a body carrying constructor.prototype is refused with 400', async (t
   t.equal(response.json().error, 'invalid_request')
 })
 
-t.test('an unexpected throw gets 500 with a generic message; the cause is only in the log', async (t) => {
+t.test('an unexpected throw gets 500 with a generic message; ' +
+  'the cause is only in the log', async (t) => {
   const { app, logs } = build(t)
 
   const response = await app.inject({ method: 'GET', url: '/boom' })
@@ -210,7 +233,8 @@ t.test('an unexpected throw gets 500 with a generic message; the cause is only i
   t.match((failure?.err as { message?: string })?.message, /database password rejected/)
 })
 
-t.test('an AppError from a handler is answered with its own code, status and message', async (t) => {
+t.test('an AppError from a handler is answered with its own code, ' +
+  'status and message', async (t) => {
   const { app } = build(t)
 
   const response = await app.inject({ method: 'GET', url: '/forbidden' })
@@ -219,7 +243,8 @@ t.test('an AppError from a handler is answered with its own code, status and mes
   t.same(response.json(), { error: 'forbidden', message: 'You are not allowed to do this.' })
 })
 
-t.test('an error from a plugin keeps its status: 429 is rate_limited, 503 is dependency_unavailable', async (t) => {
+t.test('an error from a plugin keeps its status: ' +
+  '429 is rate_limited, 503 is dependency_unavailable', async (t) => {
   const { app } = build(t)
 
   const limited = await app.inject({ method: 'GET', url: '/limited' })
@@ -249,7 +274,8 @@ t.test('an error from a plugin with a client status we do not declare is a 400',
   t.same(response.json(), { error: 'invalid_request', message: 'The request is not valid.' })
 })
 
-t.test('a 503 that says when to come back sets Retry-After and keeps the hint in the body', async (t) => {
+t.test('a 503 that says when to come back sets Retry-After ' +
+  'and keeps the hint in the body', async (t) => {
   const { app } = build(t)
 
   const response = await app.inject({ method: 'GET', url: '/busy' })
@@ -263,7 +289,11 @@ t.test('a 503 that says when to come back sets Retry-After and keeps the hint in
 t.test('a well-formed x-request-id is taken and echoed', async (t) => {
   const { app, logs } = build(t)
 
-  const response = await app.inject({ method: 'GET', url: '/ok', headers: { 'x-request-id': 'gw-1234.abc:9' } })
+  const response = await app.inject({
+    method: 'GET',
+    url: '/ok',
+    headers: { 'x-request-id': 'gw-1234.abc:9' }
+  })
   await settled()
 
   t.equal(response.headers['x-request-id'], 'gw-1234.abc:9')
@@ -275,7 +305,11 @@ t.test('a malformed x-request-id is replaced by a fresh one', async (t) => {
   const { app } = build(t)
 
   for (const given of ['has space', 'x'.repeat(65), 'new\\line', '']) {
-    const response = await app.inject({ method: 'GET', url: '/ok', headers: { 'x-request-id': given } })
+    const response = await app.inject({
+      method: 'GET',
+      url: '/ok',
+      headers: { 'x-request-id': given }
+    })
     const echoed = response.headers['x-request-id']
     t.not(echoed, given, JSON.stringify(given))
     t.match(echoed, /^[0-9a-f-]{36}$/, 'a UUID')
@@ -285,7 +319,11 @@ t.test('a malformed x-request-id is replaced by a fresh one', async (t) => {
 t.test('error answers carry a request id too', async (t) => {
   const { app } = build(t)
 
-  const notFound = await app.inject({ method: 'GET', url: '/nowhere', headers: { 'x-request-id': 'r-404' } })
+  const notFound = await app.inject({
+    method: 'GET',
+    url: '/nowhere',
+    headers: { 'x-request-id': 'r-404' }
+  })
   const badJson = await app.inject({
     method: 'POST',
     url: '/codes',
@@ -310,7 +348,13 @@ t.test('each request is logged once, with route and status and without headers',
 
   const lines = logs.entries().filter((entry) => entry.msg === 'request')
   t.equal(lines.length, 1)
-  t.match(lines[0], { level: 'info', method: 'POST', route: '/codes', status: 200, service: 'test' })
+  t.match(lines[0], {
+    level: 'info',
+    method: 'POST',
+    route: '/codes',
+    status: 200,
+    service: 'test'
+  })
   t.notMatch(logs.text(), /secret-token-value|secret-cookie|123456/)
 })
 
@@ -335,5 +379,9 @@ t.test('an error handler built with extra fields adds them to every error body',
   const response = await app.inject({ method: 'GET', url: '/scoped' })
 
   t.equal(response.statusCode, 403)
-  t.same(response.json(), { success: false, error: 'forbidden', message: 'You are not allowed to do this.' })
+  t.same(response.json(), {
+    success: false,
+    error: 'forbidden',
+    message: 'You are not allowed to do this.'
+  })
 })

@@ -20,7 +20,8 @@ t.test('a proof with both codes or neither is the client\'s mistake', async (t) 
   }
 })
 
-t.test('K03 K16 the code schemas accept six-digit strings and readable recovery codes only', async (t) => {
+t.test('K03 K16 the code schemas accept six-digit strings ' +
+  'and readable recovery codes only', async (t) => {
   const app = createApp({ logger: createLogger({ service: 'test', level: 'silent' }) })
   app.post('/verify', {
     schema: {
@@ -47,7 +48,11 @@ t.test('K03 K16 the code schemas accept six-digit strings and readable recovery 
     [{}, 400]
   ]
   for (const [payload, status] of cases) {
-    const response = await app.inject({ method: 'POST', url: '/verify', payload: payload as object })
+    const response = await app.inject({
+      method: 'POST',
+      url: '/verify',
+      payload: payload as object
+    })
     t.equal(response.statusCode, status, JSON.stringify(payload).slice(0, 60))
   }
 })

@@ -46,7 +46,13 @@ function problemsOf (env: Record<string, string | undefined>): string[] {
 t.test('a valid environment gives typed values with defaults filled in', async (t) => {
   const config = loadConfig('test', schema, { ...valid, PORT: '9000', VERBOSE: 'yes' })
 
-  t.match(config, { NODE_ENV: 'development', LOG_LEVEL: 'info', PORT: 9000, MAX_ATTEMPTS: 5, VERBOSE: true })
+  t.match(config, {
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'info',
+    PORT: 9000,
+    MAX_ATTEMPTS: 5,
+    VERBOSE: true
+  })
 })
 
 t.test('the loaded configuration is frozen', async (t) => {
@@ -57,10 +63,21 @@ t.test('the loaded configuration is frozen', async (t) => {
 })
 
 t.test('every problem is listed at once, each naming its variable', async (t) => {
-  const problems = problemsOf({ PORT: 'eighty', LOG_LEVEL: 'loud', INTERNAL_TOKEN: 'short', AMQP_URL: 'http://x' })
+  const problems = problemsOf({
+    PORT: 'eighty',
+    LOG_LEVEL: 'loud',
+    INTERNAL_TOKEN: 'short',
+    AMQP_URL: 'http://x'
+  })
 
   t.equal(problems.length, 5, problems.join('; '))
-  t.match(problems, [/^LOG_LEVEL: /, /^PORT: /, /^INTERNAL_TOKEN: must be at least 32/, /^REDIS_URL: REDIS_URL is not set/, /^AMQP_URL: must be a amqp: or amqps: URL/])
+  t.match(problems, [
+    /^LOG_LEVEL: /,
+    /^PORT: /,
+    /^INTERNAL_TOKEN: must be at least 32/,
+    /^REDIS_URL: REDIS_URL is not set/,
+    /^AMQP_URL: must be a amqp: or amqps: URL/
+  ])
 })
 
 t.test('the error message names the service and carries every problem', async (t) => {
@@ -73,7 +90,11 @@ t.test('the error message names the service and carries every problem', async (t
 })
 
 t.test('a problem report never repeats the value it refused', async (t) => {
-  const problems = problemsOf({ ...valid, INTERNAL_TOKEN: 'hunter2-secret', REDIS_URL: 'ftp://user:pa55word@host' })
+  const problems = problemsOf({
+    ...valid,
+    INTERNAL_TOKEN: 'hunter2-secret',
+    REDIS_URL: 'ftp://user:pa55word@host'
+  })
 
   t.equal(problems.length, 2)
   t.notMatch(problems.join('\n'), /hunter2|pa55word/)
@@ -87,7 +108,12 @@ t.test('memory:// is accepted outside production', async (t) => {
 })
 
 t.test('memory:// is refused when NODE_ENV=production', async (t) => {
-  const problems = problemsOf({ ...valid, NODE_ENV: 'production', REDIS_URL: 'memory://', AMQP_URL: 'memory://' })
+  const problems = problemsOf({
+    ...valid,
+    NODE_ENV: 'production',
+    REDIS_URL: 'memory://',
+    AMQP_URL: 'memory://'
+  })
 
   t.same(problems, [
     'REDIS_URL: in-memory stand-ins are refused when NODE_ENV=production',
@@ -96,7 +122,12 @@ t.test('memory:// is refused when NODE_ENV=production', async (t) => {
 })
 
 t.test('memory:// in production is reported together with the other problems', async (t) => {
-  const problems = problemsOf({ ...valid, NODE_ENV: 'production', PORT: 'eighty', REDIS_URL: 'memory://' })
+  const problems = problemsOf({
+    ...valid,
+    NODE_ENV: 'production',
+    PORT: 'eighty',
+    REDIS_URL: 'memory://'
+  })
 
   t.equal(problems.length, 2, problems.join('; '))
   t.match(problems, [/^PORT: /, /^REDIS_URL: in-memory stand-ins are refused/])
@@ -109,13 +140,19 @@ t.test('a flag accepts only the spellings it documents', async (t) => {
 })
 
 t.test('a port outside 0-65535 or a non-positive count is refused', async (t) => {
-  t.match(problemsOf({ ...valid, PORT: '70000', MAX_ATTEMPTS: '0' }), [/^PORT: /, /^MAX_ATTEMPTS: /])
+  t.match(
+    problemsOf({ ...valid, PORT: '70000', MAX_ATTEMPTS: '0' }),
+    [/^PORT: /, /^MAX_ATTEMPTS: /]
+  )
 })
 
 t.test('memory:// is refused in production even by a schema without the refinement', async (t) => {
   const bare = z.object({ NODE_ENV: nodeEnv, REDIS_URL: backingUrl('REDIS_URL', ['redis:']) })
 
-  const error = t.throws(() => loadConfig('test', bare, { NODE_ENV: 'production', REDIS_URL: 'memory://' }))
+  const error = t.throws(() =>
+    loadConfig('test', bare, { NODE_ENV: 'production', REDIS_URL: 'memory://' }))
 
-  t.same((error as ConfigError).problems, ['REDIS_URL: in-memory stand-ins are refused when NODE_ENV=production'])
+  t.same((error as ConfigError).problems, [
+    'REDIS_URL: in-memory stand-ins are refused when NODE_ENV=production'
+  ])
 })

@@ -2,12 +2,18 @@ import t from 'tap'
 import { AppError, commonErrors, defineErrors } from '../src/errors.js'
 
 t.test('a declared error builds an AppError with its code, status and message', async (t) => {
-  const errors = defineErrors({ factor_missing: { status: 404, message: 'No second factor is set up.' } })
+  const errors = defineErrors({
+    factor_missing: { status: 404, message: 'No second factor is set up.' }
+  })
 
   const error = errors.factor_missing()
 
   t.type(error, AppError)
-  t.match(error, { code: 'factor_missing', statusCode: 404, message: 'No second factor is set up.' })
+  t.match(error, {
+    code: 'factor_missing',
+    statusCode: 404,
+    message: 'No second factor is set up.'
+  })
 })
 
 t.test('a declared error keeps its cause and extra fields apart from its message', async (t) => {
@@ -21,7 +27,10 @@ t.test('a declared error keeps its cause and extra fields apart from its message
 })
 
 t.test('a message given at the raise replaces the declared one', async (t) => {
-  t.equal(commonErrors.invalid_request({ message: 'body.code is required.' }).message, 'body.code is required.')
+  t.equal(
+    commonErrors.invalid_request({ message: 'body.code is required.' }).message,
+    'body.code is required.'
+  )
 })
 
 t.test('every common error is declared with a 4xx or 5xx status and a sentence', async (t) => {

@@ -13,9 +13,13 @@ function build (t: Test, checks: ReadinessCheck[]): { app: FastifyInstance, heal
 }
 
 const answers: ReadinessCheck = { name: 'redis', check: async () => {} }
-const fails: ReadinessCheck = { name: 'mongodb', check: async () => { throw new Error('ECONNREFUSED 10.0.0.5') } }
+const fails: ReadinessCheck = {
+  name: 'mongodb',
+  check: async () => { throw new Error('ECONNREFUSED 10.0.0.5') }
+}
 
-t.test('/healthz answers 200 while the process runs, whatever the backing services do', async (t) => {
+t.test('/healthz answers 200 while the process runs, ' +
+  'whatever the backing services do', async (t) => {
   const { app } = build(t, [fails])
 
   const response = await app.inject('/healthz')

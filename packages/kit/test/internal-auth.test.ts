@@ -17,8 +17,16 @@ function build (t: Test): FastifyInstance {
   return app
 }
 
-async function statusWith (app: FastifyInstance, authorization?: string, url = '/internal/users/1'): Promise<number> {
-  const response = await app.inject({ method: 'GET', url, headers: authorization ? { authorization } : {} })
+async function statusWith (
+  app: FastifyInstance,
+  authorization?: string,
+  url = '/internal/users/1'
+): Promise<number> {
+  const response = await app.inject({
+    method: 'GET',
+    url,
+    headers: authorization ? { authorization } : {}
+  })
   return response.statusCode
 }
 
@@ -30,7 +38,10 @@ t.test('a request without a credential gets 401 with its own message', async (t)
   const response = await build(t).inject({ method: 'GET', url: '/internal/users/1' })
 
   t.equal(response.statusCode, 401)
-  t.same(response.json(), { error: 'unauthorized', message: 'A valid service credential is required.' })
+  t.same(response.json(), {
+    error: 'unauthorized',
+    message: 'A valid service credential is required.'
+  })
 })
 
 t.test('a wrong credential gets 401', async (t) => {

@@ -10,7 +10,11 @@ t.test('connectMongo fails, and does not hang, when the server does not speak to
   const { port } = silent.address() as AddressInfo
 
   await t.rejects(
-    connectMongo({ url: `mongodb://127.0.0.1:${port}`, database: 'x', serverSelectionTimeoutMs: 300 }),
+    connectMongo({
+      url: `mongodb://127.0.0.1:${port}`,
+      database: 'x',
+      serverSelectionTimeoutMs: 300
+    }),
     { name: 'MongoServerSelectionError' }
   )
 })

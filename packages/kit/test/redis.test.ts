@@ -37,7 +37,11 @@ class OwnRedis {
 
   async start (): Promise<void> {
     const child = spawn('redis-server', [
-      '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir
+      '--port', String(this.port),
+      '--bind', '127.0.0.1',
+      '--save', '',
+      '--appendonly', 'no',
+      '--dir', this.dir
     ], { stdio: ['ignore', 'pipe', 'inherit'] })
     this.process = child
 
@@ -94,7 +98,8 @@ t.test('every key the client writes carries the prefix', async (t) => {
   t.equal(await plain.exists('challenge'), 0)
 })
 
-t.test('K21 while Redis is down a command fails at once instead of waiting in a queue', async (t) => {
+t.test('K21 while Redis is down a command fails ' +
+  'at once instead of waiting in a queue', async (t) => {
   const server = await ownRedis(t)
   const client = await connectRedis({ url: server.url, keyPrefix: 'k21:' }, capture().log)
   t.teardown(() => client.disconnect())
@@ -123,8 +128,9 @@ t.test('K21 after Redis comes back the same client works again', async (t) => {
   t.equal(await client.set('b', '2'), 'OK')
   t.equal(await client.get('b'), '2')
   const messages = logs.entries().map((entry) => entry.msg)
-  t.equal(messages.filter((msg) => msg === 'redis connection lost').length, 1, 'the outage is logged once')
-  t.equal(messages.filter((msg) => msg === 'redis connection restored').length, 1, 'and so is its end')
+  const count = (text: string): number => messages.filter((msg) => msg === text).length
+  t.equal(count('redis connection lost'), 1, 'the outage is logged once')
+  t.equal(count('redis connection restored'), 1, 'and so is its end')
 })
 
 t.test('connectRedis fails when Redis cannot be reached, and stops trying', async (t) => {
@@ -137,7 +143,9 @@ t.test('connectRedis fails when Redis cannot be reached, and stops trying', asyn
   t.teardown(() => { refuser.close() })
   const { port } = refuser.address() as AddressInfo
 
-  await t.rejects(connectRedis({ url: `redis://127.0.0.1:${port}`, keyPrefix: 'x:' }, capture().log))
+  await t.rejects(
+    connectRedis({ url: `redis://127.0.0.1:${port}`, keyPrefix: 'x:' }, capture().log)
+  )
   const atFailure = attempts
   // Longer than the first reconnect delays (200 ms, 400 ms): a client left
   // behind would have retried by then.

@@ -18,9 +18,11 @@ async function internalApp (t: Test): Promise<{ app: FastifyInstance, base: stri
   const stalled = new Promise<void>((resolve) => { release = resolve })
 
   app.post('/internal/echo', async (request) => ({ body: request.body, request_id: request.id }))
-  app.get('/internal/users/missing', async (_request, reply) => await reply.code(404).send({ error: 'not_found' }))
+  app.get('/internal/users/missing', async (_request, reply) =>
+    await reply.code(404).send({ error: 'not_found' }))
   app.delete('/internal/users/1', async (_request, reply) => await reply.code(204).send())
-  app.get('/internal/text', async (_request, reply) => await reply.type('text/html').send('<html>proxy error</html>'))
+  app.get('/internal/text', async (_request, reply) =>
+    await reply.type('text/html').send('<html>proxy error</html>'))
   app.get('/internal/slow', async () => { await stalled; return {} })
 
   t.teardown(async () => {
@@ -45,11 +47,17 @@ async function unavailable (t: Test, call: Promise<unknown>): Promise<void> {
   t.match(error, { code: 'dependency_unavailable', statusCode: 503 })
 }
 
-t.test('fetchTransport sends the credential, the body and the request id, and reads the answer', async (t) => {
+t.test('fetchTransport sends the credential, ' +
+  'the body and the request id, and reads the answer', async (t) => {
   const { base } = await internalApp(t)
   const call = fetchTransport(base + '/', { token: CREDENTIAL })
 
-  const response = await call({ method: 'POST', path: '/internal/echo', body: { user_id: 'u1' }, requestId: 'req-42' })
+  const response = await call({
+    method: 'POST',
+    path: '/internal/echo',
+    body: { user_id: 'u1' },
+    requestId: 'req-42'
+  })
 
   t.equal(response.status, 200)
   t.same(response.body, { body: { user_id: 'u1' }, request_id: 'req-42' })
@@ -58,7 +66,8 @@ t.test('fetchTransport sends the credential, the body and the request id, and re
 t.test('fetchTransport hands a client error back to the caller as it came', async (t) => {
   const { base } = await internalApp(t)
 
-  const response = await fetchTransport(base, { token: CREDENTIAL })({ method: 'GET', path: '/internal/users/missing' })
+  const call = fetchTransport(base, { token: CREDENTIAL })
+  const response = await call({ method: 'GET', path: '/internal/users/missing' })
 
   t.same(response, { status: 404, body: { error: 'not_found' } })
 })
@@ -66,7 +75,8 @@ t.test('fetchTransport hands a client error back to the caller as it came', asyn
 t.test('fetchTransport reads an empty answer as a null body', async (t) => {
   const { base } = await internalApp(t)
 
-  const response = await fetchTransport(base, { token: CREDENTIAL })({ method: 'DELETE', path: '/internal/users/1' })
+  const call = fetchTransport(base, { token: CREDENTIAL })
+  const response = await call({ method: 'DELETE', path: '/internal/users/1' })
 
   t.same(response, { status: 204, body: null })
 })
@@ -74,7 +84,8 @@ t.test('fetchTransport reads an empty answer as a null body', async (t) => {
 t.test('fetchTransport with a wrong credential gets the 401, not an error', async (t) => {
   const { base } = await internalApp(t)
 
-  const response = await fetchTransport(base, { token: 'wrong' })({ method: 'POST', path: '/internal/echo', body: {} })
+  const call = fetchTransport(base, { token: 'wrong' })
+  const response = await call({ method: 'POST', path: '/internal/echo', body: {} })
 
   t.equal(response.status, 401)
 })
@@ -82,27 +93,36 @@ t.test('fetchTransport with a wrong credential gets the 401, not an error', asyn
 t.test('fetchTransport turns an unreachable service into 503', async (t) => {
   const port = await closedPort()
 
-  await unavailable(t, fetchTransport(`http://127.0.0.1:${port}`, { token: CREDENTIAL })({ method: 'GET', path: '/x' }))
+  const call = fetchTransport(`http://127.0.0.1:${port}`, { token: CREDENTIAL })
+  await unavailable(t, call({ method: 'GET', path: '/x' }))
 })
 
 t.test('fetchTransport turns a service that does not answer in time into 503', async (t) => {
   const { base } = await internalApp(t)
 
-  await unavailable(t, fetchTransport(base, { token: CREDENTIAL, timeoutMs: 200 })({ method: 'GET', path: '/internal/slow' }))
+  const call = fetchTransport(base, { token: CREDENTIAL, timeoutMs: 200 })
+  await unavailable(t, call({ method: 'GET', path: '/internal/slow' }))
 })
 
 t.test('fetchTransport turns an answer that is not JSON into 503', async (t) => {
   const { base } = await internalApp(t)
 
-  await unavailable(t, fetchTransport(base, { token: CREDENTIAL })({ method: 'GET', path: '/internal/text' }))
+  const call = fetchTransport(base, { token: CREDENTIAL })
+  await unavailable(t, call({ method: 'GET', path: '/internal/text' }))
 })
 
 t.test('injectTransport runs the same routes and credential check without a socket', async (t) => {
   const { app } = await internalApp(t)
   const call: Transport = injectTransport(app, { token: CREDENTIAL })
 
-  const echoed = await call({ method: 'POST', path: '/internal/echo', body: { n: 1 }, requestId: 'req-7' })
-  const refused = await injectTransport(app, { token: 'wrong' })({ method: 'POST', path: '/internal/echo', body: {} })
+  const echoed = await call({
+    method: 'POST',
+    path: '/internal/echo',
+    body: { n: 1 },
+    requestId: 'req-7'
+  })
+  const withWrongToken = injectTransport(app, { token: 'wrong' })
+  const refused = await withWrongToken({ method: 'POST', path: '/internal/echo', body: {} })
 
   t.same(echoed, { status: 200, body: { body: { n: 1 }, request_id: 'req-7' } })
   t.equal(refused.status, 401)

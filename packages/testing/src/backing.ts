@@ -16,7 +16,12 @@ export interface Unavailable {
   skip: string
 }
 
-async function startContainer (image: string, port: number, scheme: string, path = ''): Promise<Backing> {
+async function startContainer (
+  image: string,
+  port: number,
+  scheme: string,
+  path = ''
+): Promise<Backing> {
   const { GenericContainer } = await import('testcontainers')
   const container = await new GenericContainer(image).withExposedPorts(port).start()
   const url = `${scheme}://${container.getHost()}:${container.getMappedPort(port)}${path}`
@@ -64,7 +69,8 @@ export async function mongoBacking (): Promise<Backing | Unavailable> {
   try {
     return await startContainer('mongo:7', 27017, 'mongodb')
   } catch (error) {
-    return { skip: `no MongoDB: MONGO_URL is not set and no container could start (${String(error).split('\n')[0]})` }
+    const reason = String(error).split('\n')[0]
+    return { skip: `no MongoDB: MONGO_URL is not set and no container could start (${reason})` }
   }
 }
 

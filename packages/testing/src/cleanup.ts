@@ -19,7 +19,11 @@ export async function deleteRedisPrefix (url: string, prefix: string): Promise<v
 }
 
 /** Deletes exchanges and queues a test declared on a shared broker. */
-export async function deleteAmqpTopology (url: string, exchanges: string[], queues: string[]): Promise<void> {
+export async function deleteAmqpTopology (
+  url: string,
+  exchanges: string[],
+  queues: string[]
+): Promise<void> {
   const connection = await connect(url)
   try {
     const channel = await connection.createChannel()

@@ -23,7 +23,11 @@ export interface ServiceProcess {
 }
 
 /** Starts a Node program as its own process, keeping its output for the test to read. */
-export function startProcess (name: string, script: string, env: Record<string, string>): ServiceProcess {
+export function startProcess (
+  name: string,
+  script: string,
+  env: Record<string, string>
+): ServiceProcess {
   const child = spawn(process.execPath, [script], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
@@ -32,7 +36,9 @@ export function startProcess (name: string, script: string, env: Record<string, 
   child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString() })
   child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString() })
 
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => resolve(code))
+  })
 
   return {
     name,

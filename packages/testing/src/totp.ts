@@ -26,7 +26,10 @@ export function base32ToBytes (text: string): Buffer {
  * written from RFC 6238 and independent of the product's own code, so a
  * test that uses it checks the product against the RFC, not against itself.
  */
-export function authenticatorCode (secretBase32: string, epochSeconds: number = Date.now() / 1000): string {
+export function authenticatorCode (
+  secretBase32: string,
+  epochSeconds: number = Date.now() / 1000
+): string {
   const counter = Buffer.alloc(8)
   counter.writeBigUInt64BE(BigInt(Math.floor(epochSeconds / 30)))
   const digest = createHmac('sha1', base32ToBytes(secretBase32)).update(counter).digest()

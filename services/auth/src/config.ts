@@ -7,8 +7,12 @@ const schema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: port(8081),
   INTERNAL_TOKEN: z.string().min(32, 'must be at least 32 characters'),
-  USER_SERVICE_URL: z.url({ error: 'USER_SERVICE_URL is not set (the user service internal address)' }),
-  TOTP_SERVICE_URL: z.url({ error: 'TOTP_SERVICE_URL is not set (the totp service internal address)' }),
+  USER_SERVICE_URL: z.url({
+    error: 'USER_SERVICE_URL is not set (the user service internal address)'
+  }),
+  TOTP_SERVICE_URL: z.url({
+    error: 'TOTP_SERVICE_URL is not set (the totp service internal address)'
+  }),
 
   /** PEM, PKCS#8, of an EC P-256 private key. */
   SIGNING_KEY: z.string({ error: 'SIGNING_KEY is not set (a PEM EC P-256 private key)' })

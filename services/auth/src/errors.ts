@@ -8,7 +8,10 @@ export const errors = defineErrors({
     message: 'The sign-in has expired or is no longer valid; sign in with your password again.'
   },
   invalid_code: { status: 401, message: 'The code is not valid.' },
-  too_many_attempts: { status: 429, message: 'Too many wrong codes for this sign-in; start again.' },
+  too_many_attempts: {
+    status: 429,
+    message: 'Too many wrong codes for this sign-in; start again.'
+  },
   account_locked: {
     status: 429,
     message: 'Too many wrong codes for this account; two-factor sign-in is paused, try again later.'

@@ -33,7 +33,10 @@ async function main (): Promise<void> {
   const service = createAuthService(config, transports)
 
   const app = createApp({ logger: log })
-  const health = registerHealth(app, [dependencyCheck('user', transports.user), dependencyCheck('totp', transports.totp)])
+  const health = registerHealth(app, [
+    dependencyCheck('user', transports.user),
+    dependencyCheck('totp', transports.totp)
+  ])
   await app.register(service.publicRoutes)
   await app.listen({ host: config.HOST, port: config.PORT })
 

@@ -36,9 +36,15 @@ export interface SecretSource {
  * directory (mode 600), so data stored in a real MongoDB stays readable
  * across restarts; in production a missing secret stops the start.
  */
-export function resolveSecrets (env: Record<string, string | undefined>, dataDir: string): SecretSource {
+export function resolveSecrets (
+  env: Record<string, string | undefined>,
+  dataDir: string
+): SecretSource {
   const missing = SECRET_NAMES.filter((name) => !env[name])
-  if (missing.length === 0) return { secrets: Object.fromEntries(SECRET_NAMES.map((n) => [n, env[n]])) as Secrets, file: null }
+  if (missing.length === 0) {
+    const secrets = Object.fromEntries(SECRET_NAMES.map((n) => [n, env[n]])) as Secrets
+    return { secrets, file: null }
+  }
 
   if (env.NODE_ENV === 'production') {
     throw new Error(`missing secrets in production: ${missing.join(', ')}`)

@@ -1,5 +1,12 @@
 import { z } from 'zod'
-import { closeOnSignals, createLogger, exitOnStartFailure, loadConfig, logLevel, port } from '@twofa/kit'
+import {
+  closeOnSignals,
+  createLogger,
+  exitOnStartFailure,
+  loadConfig,
+  logLevel,
+  port
+} from '@twofa/kit'
 import { resolveSecrets } from './dev-secrets.js'
 import { buildSystem } from './system.js'
 
@@ -19,7 +26,13 @@ async function main (): Promise<void> {
   const log = createLogger({ service: 'twofa', level: config.LOG_LEVEL })
 
   const { secrets, file } = resolveSecrets(process.env, config.DATA_DIR)
-  if (file) log.warn({ file }, 'development secrets in use (generated once, kept in this file); set them in the environment for production')
+  if (file) {
+    log.warn(
+      { file },
+      'development secrets in use (generated once, kept in this file); ' +
+        'set them in the environment for production'
+    )
+  }
 
   const env: Record<string, string | undefined> = {
     REDIS_URL: 'memory://',
@@ -29,7 +42,8 @@ async function main (): Promise<void> {
     ...secrets
   }
 
-  const system = await buildSystem(env, (service) => service === 'twofa' ? log : createLogger({ service, level: config.LOG_LEVEL }))
+  const system = await buildSystem(env, (service) =>
+    service === 'twofa' ? log : createLogger({ service, level: config.LOG_LEVEL }))
   await system.app.listen({ host: config.HOST, port: config.PORT })
 
   closeOnSignals({ log, close: system.close })

@@ -3,8 +3,18 @@ import type { Logger } from 'pino'
 import { createApp, injectTransport, registerHealth, type Health } from '@twofa/kit'
 import { AmqpBus, MemoryBus, type EventBus } from '@twofa/events'
 import { createAuthService, loadAuthConfig } from '@twofa/auth'
-import { connectTotpBackends, createTotpService, loadTotpConfig, type TotpService } from '@twofa/totp'
-import { connectUserBackends, createUserService, loadUserConfig, type UserService } from '@twofa/user'
+import {
+  connectTotpBackends,
+  createTotpService,
+  loadTotpConfig,
+  type TotpService
+} from '@twofa/totp'
+import {
+  connectUserBackends,
+  createUserService,
+  loadUserConfig,
+  type UserService
+} from '@twofa/user'
 
 export interface System {
   app: FastifyInstance
@@ -48,7 +58,11 @@ export async function buildSystem (
   }
 
   // The auth service is built first: its key verifies tokens in the others.
-  const authConfig = loadAuthConfig({ ...env, USER_SERVICE_URL: 'http://user.internal', TOTP_SERVICE_URL: 'http://totp.internal' })
+  const authConfig = loadAuthConfig({
+    ...env,
+    USER_SERVICE_URL: 'http://user.internal',
+    TOTP_SERVICE_URL: 'http://totp.internal'
+  })
   const resolveKey = async (kid: string) => kid === auth.key.kid ? auth.key.publicPem : undefined
   const shared = { bus, resolveKey }
   const serviceEnv = { ...env, JWKS_URL: 'http://auth.internal/.well-known/jwks.json' }
@@ -60,7 +74,8 @@ export async function buildSystem (
 
   const userLog = loggerFor('user')
   const userConfig = loadUserConfig(serviceEnv)
-  const user = await createUserService(userConfig, userLog, await connectUserBackends(userConfig, userLog, shared))
+  const userBackends = await connectUserBackends(userConfig, userLog, shared)
+  const user = await createUserService(userConfig, userLog, userBackends)
 
   const token = authConfig.INTERNAL_TOKEN
   const auth = createAuthService(authConfig, {
@@ -70,8 +85,18 @@ export async function buildSystem (
 
   const app = createApp({ logger: log })
   const health = registerHealth(app, [
-    { name: 'totp', check: async () => { if ((await totp.internalApp.inject('/readyz')).statusCode !== 200) throw new Error('totp') } },
-    { name: 'user', check: async () => { if ((await user.internalApp.inject('/readyz')).statusCode !== 200) throw new Error('user') } }
+    {
+      name: 'totp',
+      check: async () => {
+        if ((await totp.internalApp.inject('/readyz')).statusCode !== 200) throw new Error('totp')
+      }
+    },
+    {
+      name: 'user',
+      check: async () => {
+        if ((await user.internalApp.inject('/readyz')).statusCode !== 200) throw new Error('user')
+      }
+    }
   ])
   await app.register(auth.publicRoutes)
   await app.register(totp.publicRoutes)

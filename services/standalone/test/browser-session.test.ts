@@ -24,7 +24,8 @@ async function signInWithCookie (h: Harness, email: string, host = 'localhost') 
   })
 }
 
-t.test('a cookie session keeps the token out of the body and in an HttpOnly, SameSite=Strict cookie', async (t) => {
+t.test('a cookie session keeps the token out of the body ' +
+  'and in an HttpOnly, SameSite=Strict cookie', async (t) => {
   const h = await startHarness(t)
   const answer = await signInWithCookie(h, 'web@example.com')
 
@@ -46,7 +47,8 @@ t.test('outside localhost the cookies are Secure', async (t) => {
   for (const line of [answer.headers['set-cookie'] ?? []].flat()) t.match(line, /Secure/)
 })
 
-t.test('the session cookie authenticates reads, and writes only with the CSRF header', async (t) => {
+t.test('the session cookie authenticates reads, ' +
+  'and writes only with the CSRF header', async (t) => {
   const h = await startHarness(t)
   const jar = cookiesFrom((await signInWithCookie(h, 'csrf@example.com')).headers['set-cookie'])
   const cookie = `twofa_session=${jar.twofa_session}; twofa_csrf=${jar.twofa_csrf}`
@@ -55,21 +57,35 @@ t.test('the session cookie authenticates reads, and writes only with the CSRF he
   t.equal(me.statusCode, 200)
   t.equal(me.json().email, 'csrf@example.com')
 
-  const forged = await h.system.app.inject({ method: 'POST', url: '/api/2fa/setup', headers: { cookie } })
+  const forged = await h.system.app.inject({
+    method: 'POST',
+    url: '/api/2fa/setup',
+    headers: { cookie }
+  })
   t.equal(forged.statusCode, 403)
   t.equal(forged.json().error, 'csrf_failed')
 
-  const wrong = await h.system.app.inject({ method: 'POST', url: '/api/2fa/setup', headers: { cookie, 'x-csrf-token': 'guess' } })
+  const wrong = await h.system.app.inject({
+    method: 'POST',
+    url: '/api/2fa/setup',
+    headers: { cookie, 'x-csrf-token': 'guess' }
+  })
   t.equal(wrong.statusCode, 403)
 
   const setup = await h.system.app.inject({
-    method: 'POST', url: '/api/2fa/setup', headers: { cookie, 'x-csrf-token': jar.twofa_csrf as string }
+    method: 'POST',
+    url: '/api/2fa/setup',
+    headers: { cookie, 'x-csrf-token': jar.twofa_csrf as string }
   })
   t.equal(setup.statusCode, 200)
   const enable = await h.system.app.inject({
     method: 'POST',
     url: '/api/2fa/enable',
-    headers: { cookie, 'x-csrf-token': jar.twofa_csrf as string, 'content-type': 'application/json' },
+    headers: {
+      cookie,
+      'x-csrf-token': jar.twofa_csrf as string,
+      'content-type': 'application/json'
+    },
     payload: JSON.stringify({ totp_code: authenticatorCode(setup.json().secret, h.seconds()) })
   })
   t.equal(enable.statusCode, 200)
@@ -80,7 +96,11 @@ t.test('the second step can end in a cookie session too', async (t) => {
   const jar = cookiesFrom((await signInWithCookie(h, 'two@example.com')).headers['set-cookie'])
   const cookie = `twofa_session=${jar.twofa_session}; twofa_csrf=${jar.twofa_csrf}`
   const headers = { cookie, 'x-csrf-token': jar.twofa_csrf as string }
-  const setup = (await h.system.app.inject({ method: 'POST', url: '/api/2fa/setup', headers })).json()
+  const setup = (await h.system.app.inject({
+    method: 'POST',
+    url: '/api/2fa/setup',
+    headers
+  })).json()
   await h.system.app.inject({
     method: 'POST',
     url: '/api/2fa/enable',
@@ -88,13 +108,19 @@ t.test('the second step can end in a cookie session too', async (t) => {
     payload: JSON.stringify({ totp_code: authenticatorCode(setup.secret, h.seconds()) })
   })
 
-  const first = (await h.call('POST', '/api/sso/token', { email: 'two@example.com', password: PASSWORD })).body
+  const first = (await h.call('POST', '/api/sso/token', {
+    email: 'two@example.com',
+    password: PASSWORD
+  })).body
   h.advance(30)
   const verified = await h.system.app.inject({
     method: 'POST',
     url: '/api/sso/verify-2fa',
     headers: { 'content-type': 'application/json', 'x-session-mode': 'cookie' },
-    payload: JSON.stringify({ temp_token: first.temp_token, totp_code: authenticatorCode(setup.secret, h.seconds()) })
+    payload: JSON.stringify({
+      temp_token: first.temp_token,
+      totp_code: authenticatorCode(setup.secret, h.seconds())
+    })
   })
   t.match(verified.json(), { success: true, token_type: 'cookie', method: 'totp' })
   t.notOk('token' in verified.json())
@@ -114,6 +140,10 @@ t.test('signing out clears both cookies', async (t) => {
 t.test('a bearer token needs no CSRF header', async (t) => {
   const h = await startHarness(t)
   await h.call('POST', '/api/users', { email: 'api@example.com', password: PASSWORD, name: 'Api' })
-  const token = (await h.call('POST', '/api/sso/token', { email: 'api@example.com', password: PASSWORD })).body.token as string
+  const signIn = await h.call('POST', '/api/sso/token', {
+    email: 'api@example.com',
+    password: PASSWORD
+  })
+  const token = signIn.body.token as string
   t.equal((await h.call('POST', '/api/2fa/setup', undefined, token)).status, 200)
 })

@@ -14,7 +14,12 @@ export interface Harness {
   seconds: () => number
   advance: (seconds: number) => void
   /** Sends a JSON request to the one-process app. */
-  call: (method: string, url: string, body?: unknown, token?: string) => Promise<{ status: number, body: any }>
+  call: (
+    method: string,
+    url: string,
+    body?: unknown,
+    token?: string
+  ) => Promise<{ status: number, body: any }>
   /** Waits until every event published so far has been handled. */
   settle: () => Promise<void>
 }

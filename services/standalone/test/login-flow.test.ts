@@ -5,7 +5,11 @@ import { startHarness, type Harness } from './harness.js'
 const PASSWORD = 'correct horse battery'
 
 async function register (h: Harness, email: string) {
-  const created = await h.call('POST', '/api/users', { email, password: PASSWORD, name: 'Test Person' })
+  const created = await h.call('POST', '/api/users', {
+    email,
+    password: PASSWORD,
+    name: 'Test Person'
+  })
   if (created.status !== 201) throw new Error(`register failed: ${JSON.stringify(created.body)}`)
   return created.body as { id: string }
 }
@@ -14,18 +18,29 @@ async function login (h: Harness, email: string, password = PASSWORD) {
   return await h.call('POST', '/api/sso/token', { email, password })
 }
 
+/** Answers the second step of a sign-in with a temp token and a code. */
+async function verify2fa (h: Harness, body: Record<string, unknown>) {
+  return await h.call('POST', '/api/sso/verify-2fa', body)
+}
+
 /** Registers, signs in and turns 2FA on; returns what the user would keep. */
 async function enrolledUser (h: Harness, email: string) {
   await register(h, email)
   const token = (await login(h, email)).body.token as string
   const setup = await h.call('POST', '/api/2fa/setup', undefined, token)
-  const enabled = await h.call('POST', '/api/2fa/enable', { totp_code: authenticatorCode(setup.body.secret, h.seconds()) }, token)
+  const code = authenticatorCode(setup.body.secret, h.seconds())
+  const enabled = await h.call('POST', '/api/2fa/enable', { totp_code: code }, token)
   if (enabled.status !== 200) throw new Error(`enable failed: ${JSON.stringify(enabled.body)}`)
-  return { token, secret: setup.body.secret as string, recoveryCodes: enabled.body.recovery_codes as string[] }
+  return {
+    token,
+    secret: setup.body.secret as string,
+    recoveryCodes: enabled.body.recovery_codes as string[]
+  }
 }
 
 function claims (token: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()) as Record<string, unknown>
+  const payload = Buffer.from(token.split('.')[1] as string, 'base64url').toString()
+  return JSON.parse(payload) as Record<string, unknown>
 }
 
 t.test('a user without 2FA signs in with the password alone and reads their profile', async (t) => {
@@ -41,15 +56,28 @@ t.test('a user without 2FA signs in with the password alone and reads their prof
   t.equal((payload.exp as number) - (payload.iat as number), 900)
 
   const me = await h.call('GET', '/api/users/me', undefined, signIn.body.token)
-  t.match(me.body, { id: user.id, email: 'Ann@Example.com', name: 'Test Person', roles: ['user'], two_factor_enabled: false })
+  t.match(me.body, {
+    id: user.id,
+    email: 'Ann@Example.com',
+    name: 'Test Person',
+    roles: ['user'],
+    two_factor_enabled: false
+  })
 })
 
 t.test('emails compare case-insensitively at sign-up', async (t) => {
   const h = await startHarness(t)
   await register(h, 'bo@example.com')
-  const again = await h.call('POST', '/api/users', { email: 'BO@example.COM', password: PASSWORD, name: 'Bo' })
+  const again = await h.call('POST', '/api/users', {
+    email: 'BO@example.COM',
+    password: PASSWORD,
+    name: 'Bo'
+  })
   t.equal(again.status, 409)
-  t.same(again.body, { error: 'email_taken', message: 'An account with this email already exists.' })
+  t.same(again.body, {
+    error: 'email_taken',
+    message: 'An account with this email already exists.'
+  })
 })
 
 t.test('an unknown email and a wrong password get the same answer', async (t) => {
@@ -59,11 +87,19 @@ t.test('an unknown email and a wrong password get the same answer', async (t) =>
   const wrong = await login(h, 'cy@example.com', 'not the password')
   t.equal(unknown.status, 401)
   t.same(unknown.body, wrong.body)
-  t.same(wrong.body, { success: false, error: 'invalid_credentials', message: 'The email or password is not correct.' })
+  t.same(wrong.body, {
+    success: false,
+    error: 'invalid_credentials',
+    message: 'The email or password is not correct.'
+  })
 })
 
-t.test('the whole guide: turn 2FA on, sign in with a code, replay refused, recovery code once, admin turns it off', async (t) => {
-  const h = await startHarness(t, { ADMIN_EMAIL: 'admin@example.com', ADMIN_PASSWORD: 'admin password 123' })
+t.test('the whole guide: turn 2FA on, sign in with a code, ' +
+  'replay refused, recovery code once, admin turns it off', async (t) => {
+  const h = await startHarness(t, {
+    ADMIN_EMAIL: 'admin@example.com',
+    ADMIN_PASSWORD: 'admin password 123'
+  })
   const { secret, recoveryCodes } = await enrolledUser(h, 'dee@example.com')
   t.equal(recoveryCodes.length, 10)
 
@@ -75,7 +111,7 @@ t.test('the whole guide: turn 2FA on, sign in with a code, replay refused, recov
 
   h.advance(30)
   const code = authenticatorCode(secret, h.seconds())
-  const verified = await h.call('POST', '/api/sso/verify-2fa', { temp_token: first.body.temp_token, totp_code: code })
+  const verified = await verify2fa(h, { temp_token: first.body.temp_token, totp_code: code })
   t.equal(verified.status, 200)
   t.match(verified.body, { success: true, token_type: 'Bearer', expires_in: 900, method: 'totp' })
   t.same(claims(verified.body.token).amr, ['pwd', 'otp'])
@@ -83,21 +119,35 @@ t.test('the whole guide: turn 2FA on, sign in with a code, replay refused, recov
   const me = await h.call('GET', '/api/users/me', undefined, verified.body.token)
   t.equal(me.body.two_factor_enabled, true, 'the profile flag followed the event')
 
-  const again = await h.call('POST', '/api/sso/verify-2fa', { temp_token: first.body.temp_token, totp_code: authenticatorCode(secret, h.seconds() + 30) })
+  const again = await verify2fa(h, {
+    temp_token: first.body.temp_token,
+    totp_code: authenticatorCode(secret, h.seconds() + 30)
+  })
   t.equal(again.status, 401)
   t.equal(again.body.error, 'invalid_temp_token', 'the temp token died with its first success')
 
   const second = await login(h, 'dee@example.com')
-  const replay = await h.call('POST', '/api/sso/verify-2fa', { temp_token: second.body.temp_token, totp_code: code })
+  const replay = await verify2fa(h, { temp_token: second.body.temp_token, totp_code: code })
   t.equal(replay.status, 401)
-  t.same(replay.body, { success: false, error: 'invalid_code', message: 'The code is not valid.', attempts_remaining: 4 })
+  t.same(replay.body, {
+    success: false,
+    error: 'invalid_code',
+    message: 'The code is not valid.',
+    attempts_remaining: 4
+  })
 
   const third = await login(h, 'dee@example.com')
-  const byRecovery = await h.call('POST', '/api/sso/verify-2fa', { temp_token: third.body.temp_token, recovery_code: recoveryCodes[0] })
+  const byRecovery = await verify2fa(h, {
+    temp_token: third.body.temp_token,
+    recovery_code: recoveryCodes[0]
+  })
   t.match(byRecovery.body, { success: true, method: 'recovery_code', recovery_codes_remaining: 9 })
 
   const fourth = await login(h, 'dee@example.com')
-  const reused = await h.call('POST', '/api/sso/verify-2fa', { temp_token: fourth.body.temp_token, recovery_code: recoveryCodes[0] })
+  const reused = await verify2fa(h, {
+    temp_token: fourth.body.temp_token,
+    recovery_code: recoveryCodes[0]
+  })
   t.equal(reused.body.error, 'invalid_code')
 
   const admin = await login(h, 'admin@example.com', 'admin password 123')
@@ -120,12 +170,15 @@ t.test('five wrong codes kill the challenge: 401 with attempts left, then 429', 
   const { temp_token: tempToken } = (await login(h, 'eve@example.com')).body
 
   for (let left = 4; left >= 0; left--) {
-    const wrong = await h.call('POST', '/api/sso/verify-2fa', { temp_token: tempToken, totp_code: '000000' })
+    const wrong = await verify2fa(h, { temp_token: tempToken, totp_code: '000000' })
     t.equal(wrong.status, 401)
     t.equal(wrong.body.attempts_remaining, left)
   }
   h.advance(30)
-  const dead = await h.call('POST', '/api/sso/verify-2fa', { temp_token: tempToken, totp_code: authenticatorCode(secret, h.seconds()) })
+  const dead = await verify2fa(h, {
+    temp_token: tempToken,
+    totp_code: authenticatorCode(secret, h.seconds())
+  })
   t.equal(dead.status, 429)
   t.match(dead.body, { success: false, error: 'too_many_attempts' })
 })
@@ -146,24 +199,25 @@ t.test('an access token is not a temp token', async (t) => {
   await register(h, 'gil@example.com')
   const token = (await login(h, 'gil@example.com')).body.token as string
   for (const candidate of [token, `temp_${token}`, 'temp_', 'garbage']) {
-    const answer = await h.call('POST', '/api/sso/verify-2fa', { temp_token: candidate, totp_code: '123456' })
+    const answer = await verify2fa(h, { temp_token: candidate, totp_code: '123456' })
     t.equal(answer.status, 401)
     t.equal(answer.body.error, 'invalid_temp_token')
   }
 })
 
-t.test('K03 a code sent as a JSON number, or without its leading zeros, is a 400 that changes nothing', async (t) => {
+t.test('K03 a code sent as a JSON number, ' +
+  'or without its leading zeros, is a 400 that changes nothing', async (t) => {
   const h = await startHarness(t)
   await enrolledUser(h, 'hal@example.com')
   const tempToken = (await login(h, 'hal@example.com')).body.temp_token as string
 
   for (const code of [5924, 81804, '5924', '12345a', '1234567']) {
-    const answer = await h.call('POST', '/api/sso/verify-2fa', { temp_token: tempToken, totp_code: code })
+    const answer = await verify2fa(h, { temp_token: tempToken, totp_code: code })
     t.equal(answer.status, 400, JSON.stringify(code))
     t.match(answer.body, { success: false, error: 'invalid_request', message: String })
   }
 
-  const wrong = await h.call('POST', '/api/sso/verify-2fa', { temp_token: tempToken, totp_code: '000000' })
+  const wrong = await verify2fa(h, { temp_token: tempToken, totp_code: '000000' })
   t.equal(wrong.body.attempts_remaining, 4, 'none of the malformed requests spent an attempt')
 })
 
@@ -172,8 +226,12 @@ t.test('exactly one of totp_code and recovery_code is required', async (t) => {
   await enrolledUser(h, 'ida@example.com')
   const tempToken = (await login(h, 'ida@example.com')).body.temp_token as string
 
-  const both = await h.call('POST', '/api/sso/verify-2fa', { temp_token: tempToken, totp_code: '123456', recovery_code: 'abcd-efgh-jkmn' })
-  const neither = await h.call('POST', '/api/sso/verify-2fa', { temp_token: tempToken })
+  const both = await verify2fa(h, {
+    temp_token: tempToken,
+    totp_code: '123456',
+    recovery_code: 'abcd-efgh-jkmn'
+  })
+  const neither = await verify2fa(h, { temp_token: tempToken })
   for (const answer of [both, neither]) {
     t.equal(answer.status, 400)
     t.equal(answer.body.error, 'invalid_request')
@@ -182,12 +240,18 @@ t.test('exactly one of totp_code and recovery_code is required', async (t) => {
 
 t.test('bad input is a 4xx with {error, message}, never a 5xx', async (t) => {
   const h = await startHarness(t)
-  const token = (await (async () => { await register(h, 'jo@example.com'); return await login(h, 'jo@example.com') })()).body.token as string
+  await register(h, 'jo@example.com')
+  const token = (await login(h, 'jo@example.com')).body.token as string
 
   const cases: Array<[string, string, unknown, string | undefined]> = [
     ['POST', '/api/users', { email: 'not-an-email', password: PASSWORD, name: 'x' }, undefined],
     ['POST', '/api/users', { email: 'k@example.com', password: 'short', name: 'x' }, undefined],
-    ['POST', '/api/users', { email: 'k@example.com', password: PASSWORD, name: 'x', roles: ['admin'] }, undefined],
+    [
+      'POST',
+      '/api/users',
+      { email: 'k@example.com', password: PASSWORD, name: 'x', roles: ['admin'] },
+      undefined
+    ],
     ['POST', '/api/users', ['not', 'an', 'object'], undefined],
     ['POST', '/api/sso/token', { email: 'jo@example.com' }, undefined],
     ['POST', '/api/sso/token', { email: 'jo@example.com', password: 'x'.repeat(1000) }, undefined],
@@ -205,18 +269,29 @@ t.test('bad input is a 4xx with {error, message}, never a 5xx', async (t) => {
 
   for (const [method, url, body, bearer] of cases) {
     const answer = await h.call(method, url, body, bearer)
-    t.ok(answer.status >= 400 && answer.status < 500, `${method} ${url} ${JSON.stringify(body)} -> ${answer.status}`)
+    const what = `${method} ${url} ${JSON.stringify(body)} -> ${answer.status}`
+    t.ok(answer.status >= 400 && answer.status < 500, what)
     t.match(answer.body, { error: String, message: String })
   }
 
-  const broken = await h.system.app.inject({ method: 'POST', url: '/api/sso/token', headers: { 'content-type': 'application/json' }, payload: '{"email":' })
+  const broken = await h.system.app.inject({
+    method: 'POST',
+    url: '/api/sso/token',
+    headers: { 'content-type': 'application/json' },
+    payload: '{"email":'
+  })
   t.equal(broken.statusCode, 400)
   t.match(broken.json(), { error: 'invalid_request', message: String })
 })
 
 t.test('internal routes are not served on the public port', async (t) => {
   const h = await startHarness(t)
-  for (const url of ['/internal/credentials/verify', '/internal/challenges', '/internal/challenges/verify']) {
+  const internal = [
+    '/internal/credentials/verify',
+    '/internal/challenges',
+    '/internal/challenges/verify'
+  ]
+  for (const url of internal) {
     const answer = await h.call('POST', url, { email: 'a@b.c', password: 'x', user_id: 'u' })
     t.equal(answer.status, 404, url)
   }
@@ -226,7 +301,8 @@ t.test('the JWKS holds the key that signed the access token', async (t) => {
   const h = await startHarness(t)
   await register(h, 'kim@example.com')
   const token = (await login(h, 'kim@example.com')).body.token as string
-  const header = JSON.parse(Buffer.from(token.split('.')[0] as string, 'base64url').toString()) as { kid: string, alg: string }
+  const encodedHeader = Buffer.from(token.split('.')[0] as string, 'base64url').toString()
+  const header = JSON.parse(encodedHeader) as { kid: string, alg: string }
 
   const jwks = await h.call('GET', '/.well-known/jwks.json')
   t.equal(header.alg, 'ES256')
@@ -236,7 +312,11 @@ t.test('the JWKS holds the key that signed the access token', async (t) => {
 
 t.test('registration can be turned off', async (t) => {
   const h = await startHarness(t, { REGISTRATION_ENABLED: 'false' })
-  const answer = await h.call('POST', '/api/users', { email: 'lu@example.com', password: PASSWORD, name: 'Lu' })
+  const answer = await h.call('POST', '/api/users', {
+    email: 'lu@example.com',
+    password: PASSWORD,
+    name: 'Lu'
+  })
   t.equal(answer.status, 403)
   t.equal(answer.body.error, 'registration_closed')
 })

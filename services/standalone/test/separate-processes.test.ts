@@ -35,7 +35,11 @@ async function json (url: string, init: { method?: string, body?: unknown, token
 }
 
 /** Waits until a condition on the profile holds: events arrive when they arrive. */
-async function eventually (check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+async function eventually (
+  check: () => Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (await check()) return
@@ -87,15 +91,20 @@ t.test('the three services as separate processes walk the whole guide over HTTP'
   const secretsInEnv = {
     TOTP_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
     RECOVERY_CODE_PEPPER: randomBytes(32).toString('base64url'),
-    SIGNING_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+    SIGNING_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey
+      .export({ type: 'pkcs8', format: 'pem' })
+      .toString()
   }
 
   const processes: ServiceProcess[] = []
   t.teardown(async () => {
     for (const service of processes.reverse()) await service.stop()
     await deleteRedisPrefix(redis.url, names.prefix)
-    await deleteAmqpTopology(amqp.url, [names.exchange, `${names.exchange}.dlx`],
-      ['totp', 'user'].flatMap((c) => [`${names.queuePrefix}${c}`, `${names.queuePrefix}${c}.dead`]))
+    await deleteAmqpTopology(
+      amqp.url,
+      [names.exchange, `${names.exchange}.dlx`],
+      ['totp', 'user'].flatMap((c) => [`${names.queuePrefix}${c}`, `${names.queuePrefix}${c}.dead`])
+    )
     if ('url' in mongo) await dropMongoDatabases(mongo.url, [names.userDb, names.totpDb])
     await Promise.all([redis.stop(), amqp.stop(), 'url' in mongo ? mongo.stop() : undefined])
   })
@@ -142,12 +151,24 @@ t.test('the three services as separate processes walk the whole guide over HTTP'
   const auth = `http://127.0.0.1:${ports.auth}`
   const totp = `http://127.0.0.1:${ports.totp}`
   const users = `http://127.0.0.1:${ports.user}`
-  const secretsSeen: string[] = [PASSWORD, ADMIN.password, internalToken, ...Object.values(secretsInEnv)]
+  const secretsSeen: string[] = [
+    PASSWORD,
+    ADMIN.password,
+    internalToken,
+    ...Object.values(secretsInEnv)
+  ]
+  const signIn = async () => await json(`${auth}/api/sso/token`, {
+    body: { email: 'alice@example.com', password: PASSWORD }
+  })
+  const verify2fa = async (body: Record<string, unknown>) =>
+    await json(`${auth}/api/sso/verify-2fa`, { body })
 
   // Register and sign in with the password alone.
-  const registered = await json(`${users}/api/users`, { body: { email: 'Alice@Example.com', password: PASSWORD, name: 'Alice' } })
+  const registered = await json(`${users}/api/users`, {
+    body: { email: 'Alice@Example.com', password: PASSWORD, name: 'Alice' }
+  })
   t.equal(registered.status, 201, 'registered')
-  const plain = await json(`${auth}/api/sso/token`, { body: { email: 'alice@example.com', password: PASSWORD } })
+  const plain = await signIn()
   t.match(plain.body, { success: true, token_type: 'Bearer' })
   const token = plain.body.token as string
   secretsSeen.push(token)
@@ -157,60 +178,82 @@ t.test('the three services as separate processes walk the whole guide over HTTP'
   const step = Math.floor(Date.now() / 1000 / 30)
   const codeAt = (s: number): string => authenticatorCode(setup.body.secret, s * 30)
   const setup = await json(`${totp}/api/2fa/setup`, { method: 'POST', token })
-  t.match(setup.body, { secret: /^[A-Z2-7]{32}$/, otpauth_url: /^otpauth:\/\/totp\/E2E:/, qr_svg: /^<svg/ })
+  t.match(setup.body, {
+    secret: /^[A-Z2-7]{32}$/,
+    otpauth_url: /^otpauth:\/\/totp\/E2E:/,
+    qr_svg: /^<svg/
+  })
   secretsSeen.push(setup.body.secret)
 
   // The previous step's code confirms (drift window), leaving this step's for the login.
-  const enabled = await json(`${totp}/api/2fa/enable`, { body: { totp_code: codeAt(step - 1) }, token })
+  const enabled = await json(`${totp}/api/2fa/enable`, {
+    body: { totp_code: codeAt(step - 1) },
+    token
+  })
   t.equal(enabled.status, 200, 'enabled')
   const recovery = enabled.body.recovery_codes as string[]
   t.equal(recovery.length, 10)
   secretsSeen.push(...recovery, codeAt(step - 1), codeAt(step), codeAt(step + 1))
 
-  await eventually(async () => (await json(`${users}/api/users/me`, { token })).body.two_factor_enabled === true,
-    'the profile to show 2FA on after twofactor.enabled')
+  await eventually(
+    async () => {
+      const profile = await json(`${users}/api/users/me`, { token })
+      return profile.body.two_factor_enabled === true
+    },
+    'the profile to show 2FA on after twofactor.enabled'
+  )
   t.pass('the profile shows 2FA on once the event arrives')
 
   // Log in with 2FA.
-  const challenge = await json(`${auth}/api/sso/token`, { body: { email: 'alice@example.com', password: PASSWORD } })
+  const challenge = await signIn()
   t.match(challenge.body, { requires_2fa: true, temp_token: /^temp_/ })
   secretsSeen.push(challenge.body.temp_token)
-  const verified = await json(`${auth}/api/sso/verify-2fa`, { body: { temp_token: challenge.body.temp_token, totp_code: codeAt(step) } })
+  const verified = await verify2fa({
+    temp_token: challenge.body.temp_token,
+    totp_code: codeAt(step)
+  })
   t.match(verified.body, { success: true, token: String, method: 'totp' })
   const payload = JSON.parse(Buffer.from(verified.body.token.split('.')[1], 'base64url').toString())
   t.same(payload.amr, ['pwd', 'otp'])
   secretsSeen.push(verified.body.token)
   const me = await json(`${users}/api/users/me`, { token: verified.body.token })
-  t.equal(me.body.email, 'Alice@Example.com', 'the other services accept the 2FA token through the JWKS')
+  t.equal(
+    me.body.email,
+    'Alice@Example.com',
+    'the other services accept the 2FA token through the JWKS'
+  )
 
   // The same code on a new challenge is a replay.
-  const second = await json(`${auth}/api/sso/token`, { body: { email: 'alice@example.com', password: PASSWORD } })
-  const replay = await json(`${auth}/api/sso/verify-2fa`, { body: { temp_token: second.body.temp_token, totp_code: codeAt(step) } })
+  const second = await signIn()
+  const replay = await verify2fa({ temp_token: second.body.temp_token, totp_code: codeAt(step) })
   t.equal(replay.status, 401)
   t.equal(replay.body.error, 'invalid_code', 'replay refused')
 
   // Five wrong codes kill a challenge.
-  const third = await json(`${auth}/api/sso/token`, { body: { email: 'alice@example.com', password: PASSWORD } })
+  const third = await signIn()
   for (let left = 4; left >= 0; left--) {
-    const wrong = await json(`${auth}/api/sso/verify-2fa`, { body: { temp_token: third.body.temp_token, totp_code: '000000' } })
+    const wrong = await verify2fa({ temp_token: third.body.temp_token, totp_code: '000000' })
     t.same([wrong.status, wrong.body.attempts_remaining], [401, left])
   }
-  const dead = await json(`${auth}/api/sso/verify-2fa`, { body: { temp_token: third.body.temp_token, totp_code: codeAt(step + 1) } })
+  const dead = await verify2fa({ temp_token: third.body.temp_token, totp_code: codeAt(step + 1) })
   t.same([dead.status, dead.body.error], [429, 'too_many_attempts'])
 
   // A recovery code works once.
-  const fourth = await json(`${auth}/api/sso/token`, { body: { email: 'alice@example.com', password: PASSWORD } })
-  const byRecovery = await json(`${auth}/api/sso/verify-2fa`, { body: { temp_token: fourth.body.temp_token, recovery_code: (recovery[0] as string).toUpperCase() } })
+  const fourth = await signIn()
+  const byRecovery = await verify2fa({
+    temp_token: fourth.body.temp_token,
+    recovery_code: (recovery[0] as string).toUpperCase()
+  })
   t.match(byRecovery.body, { success: true, method: 'recovery_code', recovery_codes_remaining: 9 })
-  const fifth = await json(`${auth}/api/sso/token`, { body: { email: 'alice@example.com', password: PASSWORD } })
-  const reused = await json(`${auth}/api/sso/verify-2fa`, { body: { temp_token: fifth.body.temp_token, recovery_code: recovery[0] } })
+  const fifth = await signIn()
+  const reused = await verify2fa({ temp_token: fifth.body.temp_token, recovery_code: recovery[0] })
   t.equal(reused.body.error, 'invalid_code', 'a used recovery code is refused')
 
   // Two racing uses of one recovery code succeed once.
   const racers = await Promise.all([1, 2, 3, 4].map(async () =>
-    (await json(`${auth}/api/sso/token`, { body: { email: 'alice@example.com', password: PASSWORD } })).body.temp_token as string))
+    (await signIn()).body.temp_token as string))
   const raced = await Promise.all(racers.map(async (temp) =>
-    await json(`${auth}/api/sso/verify-2fa`, { body: { temp_token: temp, recovery_code: recovery[1] } })))
+    await verify2fa({ temp_token: temp, recovery_code: recovery[1] })))
   t.equal(raced.filter((r) => r.status === 200).length, 1, 'one of four racing uses succeeds')
 
   // The admin turns 2FA off; the user signs in with the password alone again.
@@ -219,18 +262,28 @@ t.test('the three services as separate processes walk the whole guide over HTTP'
   secretsSeen.push(admin.body.token)
   const listed = await json(`${users}/api/admin/users?email=alice`, { token: admin.body.token })
   const alice = listed.body.users[0] as { id: string }
-  const off = await json(`${totp}/api/admin/users/${alice.id}/2fa`, { method: 'DELETE', token: admin.body.token })
+  const off = await json(`${totp}/api/admin/users/${alice.id}/2fa`, {
+    method: 'DELETE',
+    token: admin.body.token
+  })
   t.same(off.body, { enabled: false })
 
-  const again = await json(`${auth}/api/sso/token`, { body: { email: 'alice@example.com', password: PASSWORD } })
+  const again = await signIn()
   t.match(again.body, { success: true, token: String })
-  await eventually(async () => (await json(`${users}/api/users/me`, { token: again.body.token })).body.two_factor_enabled === false,
-    'the profile to show 2FA off after twofactor.disabled')
+  await eventually(
+    async () => {
+      const profile = await json(`${users}/api/users/me`, { token: again.body.token })
+      return profile.body.two_factor_enabled === false
+    },
+    'the profile to show 2FA off after twofactor.disabled'
+  )
   t.pass('the profile shows 2FA off once the event arrives')
 
   // Internal routes need the service credential and are not on the public ports.
-  t.equal((await json(`http://127.0.0.1:${ports.userInternal}/internal/credentials/verify`, { body: { email: 'a@b.c', password: 'x' } })).status, 401)
-  t.equal((await json(`${users}/internal/credentials/verify`, { body: { email: 'a@b.c', password: 'x' } })).status, 404)
+  const credentials = { body: { email: 'a@b.c', password: 'x' } }
+  const userInternal = `http://127.0.0.1:${ports.userInternal}`
+  t.equal((await json(`${userInternal}/internal/credentials/verify`, credentials)).status, 401)
+  t.equal((await json(`${users}/internal/credentials/verify`, credentials)).status, 404)
 
   // Nothing secret in any service's log.
   for (const service of processes) {

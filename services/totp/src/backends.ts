@@ -1,5 +1,14 @@
 import type { Logger } from 'pino'
-import { FERRETDB_WARNING, connectMongo, connectRedis, fetchJwks, jwksKeyResolver, reach, type KeyResolver, type ReadinessCheck } from '@twofa/kit'
+import {
+  FERRETDB_WARNING,
+  connectMongo,
+  connectRedis,
+  fetchJwks,
+  jwksKeyResolver,
+  reach,
+  type KeyResolver,
+  type ReadinessCheck
+} from '@twofa/kit'
 import { MemoryInbox, openBus, type EventBus, type Inbox } from '@twofa/events'
 import type { TotpConfig } from './config.js'
 import { MemoryFactorStore, type FactorStore } from './store/factors.js'
@@ -30,18 +39,25 @@ export interface SharedBackends {
  * stand-in for each one named `memory://`. Any server that does not answer
  * stops the start with a line that says which.
  */
-export async function connectTotpBackends (config: TotpConfig, log: Logger, shared: SharedBackends = {}): Promise<TotpBackends> {
+export async function connectTotpBackends (
+  config: TotpConfig,
+  log: Logger,
+  shared: SharedBackends = {}
+): Promise<TotpBackends> {
   const closers: Array<() => Promise<void>> = []
   const checks: ReadinessCheck[] = []
 
   let state: VolatileStore
   let inbox: Inbox
   if (config.REDIS_URL.startsWith('memory:')) {
-    log.warn('using the in-memory stand-in for Redis (REDIS_URL=memory://): state is lost on restart')
+    log.warn(
+      'using the in-memory stand-in for Redis (REDIS_URL=memory://): state is lost on restart'
+    )
     state = new MemoryVolatileStore()
     inbox = new MemoryInbox()
   } else {
-    const redis = await reach('Redis', config.REDIS_URL, async () => await connectRedis({ url: config.REDIS_URL, keyPrefix: config.REDIS_PREFIX }, log))
+    const redis = await reach('Redis', config.REDIS_URL, async () =>
+      await connectRedis({ url: config.REDIS_URL, keyPrefix: config.REDIS_PREFIX }, log))
     state = new RedisVolatileStore(redis)
     inbox = new RedisInbox(redis)
     closers.push(async () => await state.close())
@@ -50,10 +66,13 @@ export async function connectTotpBackends (config: TotpConfig, log: Logger, shar
 
   let factors: FactorStore
   if (config.MONGO_URL.startsWith('memory:')) {
-    log.warn('using the in-memory stand-in for MongoDB (MONGO_URL=memory://): factors are lost on restart')
+    log.warn(
+      'using the in-memory stand-in for MongoDB (MONGO_URL=memory://): factors are lost on restart'
+    )
     factors = new MemoryFactorStore()
   } else {
-    const mongo = await reach('MongoDB', config.MONGO_URL, async () => await connectMongo({ url: config.MONGO_URL, database: config.MONGO_DB }))
+    const mongo = await reach('MongoDB', config.MONGO_URL, async () =>
+      await connectMongo({ url: config.MONGO_URL, database: config.MONGO_DB }))
     if (mongo.ferretdb) log.warn({ ferretdb: mongo.ferretdb }, FERRETDB_WARNING)
     factors = new MongoFactorStore(mongo.db)
     closers.push(async () => await mongo.client.close())
@@ -62,15 +81,23 @@ export async function connectTotpBackends (config: TotpConfig, log: Logger, shar
 
   let bus = shared.bus
   if (!bus) {
-    const settings = { url: config.AMQP_URL, exchange: config.AMQP_EXCHANGE, queuePrefix: config.AMQP_QUEUE_PREFIX }
+    const settings = {
+      url: config.AMQP_URL,
+      exchange: config.AMQP_EXCHANGE,
+      queuePrefix: config.AMQP_QUEUE_PREFIX
+    }
     bus = await reach('RabbitMQ', config.AMQP_URL, async () => await openBus(settings, log))
     const own = bus
     closers.push(async () => await own.close())
   }
   const readyBus = bus
-  checks.push({ name: 'rabbitmq', check: async () => { if (!readyBus.isReady()) throw new Error('bus down') } })
+  checks.push({
+    name: 'rabbitmq',
+    check: async () => { if (!readyBus.isReady()) throw new Error('bus down') }
+  })
 
-  const resolveKey = shared.resolveKey ?? jwksKeyResolver(async () => await fetchJwks(config.JWKS_URL))
+  const resolveKey = shared.resolveKey ??
+    jwksKeyResolver(async () => await fetchJwks(config.JWKS_URL))
 
   return {
     factors,

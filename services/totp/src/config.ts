@@ -31,9 +31,13 @@ const schema = z.object({
   TOKEN_ISSUER: z.string().default('twofa'),
   TOKEN_AUDIENCE: z.string().default('twofa'),
 
-  TOTP_ISSUER: z.string().min(1).max(64).refine((v) => !v.includes(':'), 'must not contain ":"').default('twofa'),
+  TOTP_ISSUER: z.string().min(1).max(64)
+    .refine((v) => !v.includes(':'), 'must not contain ":"')
+    .default('twofa'),
   TOTP_WINDOW: z.coerce.number().int().min(0).max(2).default(1),
-  TOTP_ENCRYPTION_KEYS: z.string({ error: 'TOTP_ENCRYPTION_KEYS is not set (kid:base64key[,…])' }),
+  TOTP_ENCRYPTION_KEYS: z.string({
+    error: 'TOTP_ENCRYPTION_KEYS is not set (kid:base64key[,…])'
+  }),
   TOTP_ENCRYPTION_KEY_ID: z.string({ error: 'TOTP_ENCRYPTION_KEY_ID is not set' }),
   RECOVERY_CODE_PEPPER: z.string().min(32, 'must be at least 32 characters'),
 
@@ -49,7 +53,9 @@ const schema = z.object({
 
   const ring = parseKeyRing(env.TOTP_ENCRYPTION_KEYS, env.TOTP_ENCRYPTION_KEY_ID)
   if (Array.isArray(ring)) {
-    for (const problem of ring) ctx.addIssue({ code: 'custom', path: ['TOTP_ENCRYPTION_KEYS'], message: problem })
+    for (const problem of ring) {
+      ctx.addIssue({ code: 'custom', path: ['TOTP_ENCRYPTION_KEYS'], message: problem })
+    }
   }
 })
 

@@ -3,8 +3,14 @@ import { defineErrors } from '@twofa/kit'
 /** Every error the 2FA service answers with, declared once. */
 export const errors = defineErrors({
   invalid_code: { status: 401, message: 'The code is not valid.' },
-  challenge_not_found: { status: 404, message: 'The sign-in challenge does not exist or has expired.' },
-  too_many_attempts: { status: 429, message: 'Too many wrong codes for this sign-in; start again.' },
+  challenge_not_found: {
+    status: 404,
+    message: 'The sign-in challenge does not exist or has expired.'
+  },
+  too_many_attempts: {
+    status: 429,
+    message: 'Too many wrong codes for this sign-in; start again.'
+  },
   account_locked: {
     status: 429,
     message: 'Too many wrong codes for this account; two-factor sign-in is paused, try again later.'

@@ -1,4 +1,10 @@
-import { closeOnSignals, createApp, createLogger, exitOnStartFailure, registerHealth } from '@twofa/kit'
+import {
+  closeOnSignals,
+  createApp,
+  createLogger,
+  exitOnStartFailure,
+  registerHealth
+} from '@twofa/kit'
 import { connectTotpBackends } from './backends.js'
 import { loadTotpConfig } from './config.js'
 import { createTotpService } from './service.js'

@@ -25,7 +25,12 @@ export interface TotpService {
 }
 
 /** Assembles the totp service from its config and backends; nothing listens yet. */
-export async function createTotpService (config: TotpConfig, log: Logger, backends: TotpBackends, now: () => number = Date.now): Promise<TotpService> {
+export async function createTotpService (
+  config: TotpConfig,
+  log: Logger,
+  backends: TotpBackends,
+  now: () => number = Date.now
+): Promise<TotpService> {
   const publisher = new EventPublisher(backends.bus, log)
   const twoFactor = createTwoFactor({
     factors: backends.factors,

@@ -54,7 +54,8 @@ export function factorStoreContract (t: Test, subject: FactorStoreSubject): void
     t.equal((await store.get('user-1'))?.factorId, 'first')
   })
 
-  t.test('consumeRecoveryHash succeeds for exactly one of 20 concurrent callers with the same hash', races, async (t) => {
+  t.test('consumeRecoveryHash succeeds ' +
+    'for exactly one of 20 concurrent callers with the same hash', races, async (t) => {
     const store = await subject.open()
     const factor = factorFor('user-1')
     await store.create(factor)
@@ -67,7 +68,8 @@ export function factorStoreContract (t: Test, subject: FactorStoreSubject): void
     t.same((await store.get('user-1'))?.recoveryHashes, ['hash-a', 'hash-c'])
   })
 
-  t.test('consumeRecoveryHash refuses a hash under a factor id that is not the current one', async (t) => {
+  t.test('consumeRecoveryHash refuses a hash ' +
+    'under a factor id that is not the current one', async (t) => {
     const store = await subject.open()
     await store.create(factorFor('user-1', 'current'))
 
@@ -115,7 +117,8 @@ export function factorStoreContract (t: Test, subject: FactorStoreSubject): void
     t.equal(results.filter((factor) => factor !== null).length, 1)
   })
 
-  t.test('resealSecret replaces the secret while the previous sealed value still matches', async (t) => {
+  t.test('resealSecret replaces the secret ' +
+    'while the previous sealed value still matches', async (t) => {
     const store = await subject.open()
     const factor = factorFor('user-1')
     await store.create(factor)
@@ -126,7 +129,8 @@ export function factorStoreContract (t: Test, subject: FactorStoreSubject): void
     t.same((await store.get('user-1'))?.secret, rotated)
   })
 
-  t.test('resealSecret leaves the secret alone once the previous sealed value no longer matches', async (t) => {
+  t.test('resealSecret leaves the secret alone ' +
+    'once the previous sealed value no longer matches', async (t) => {
     const store = await subject.open()
     const factor = factorFor('user-1')
     await store.create(factor)

@@ -4,7 +4,10 @@ import { parseKeyRing, SecretBox, type KeyRing } from '../src/domain/secret-box.
 
 const keyA = randomBytes(32)
 const keyB = randomBytes(32)
-const ring = (current: string): KeyRing => parseKeyRing(`a:${keyA.toString('base64')},b:${keyB.toString('base64')}`, current) as KeyRing
+const ring = (current: string): KeyRing => {
+  const keys = `a:${keyA.toString('base64')},b:${keyB.toString('base64')}`
+  return parseKeyRing(keys, current) as KeyRing
+}
 
 t.test('a sealed secret opens to the same bytes for its owner', async (t) => {
   const box = new SecretBox(ring('a'))
@@ -42,8 +45,11 @@ t.test('each seal uses a fresh nonce', async (t) => {
   t.not(box.seal(secret, 'u').iv, box.seal(secret, 'u').iv)
 })
 
-t.test('a key ring lists every problem: bad id, wrong key length, missing current key', async (t) => {
-  const problems = parseKeyRing(`bad id:${keyA.toString('base64')},short:${randomBytes(16).toString('base64')}`, 'zzz')
+t.test('a key ring lists every problem: bad id, ' +
+  'wrong key length, missing current key', async (t) => {
+  const badId = `bad id:${keyA.toString('base64')}`
+  const short = `short:${randomBytes(16).toString('base64')}`
+  const problems = parseKeyRing(`${badId},${short}`, 'zzz')
   t.ok(Array.isArray(problems))
   t.equal((problems as string[]).length, 3)
   t.match((problems as string[]).join('\n'), /32 bytes/)

@@ -1,14 +1,24 @@
 import { createHmac } from 'node:crypto'
 import t from 'tap'
-import { codeAt, matchTimeStep, otpauthUri, timeStepAt, toBase32 } from '../src/domain/totp-codes.js'
+import {
+  codeAt,
+  matchTimeStep,
+  otpauthUri,
+  timeStepAt,
+  toBase32
+} from '../src/domain/totp-codes.js'
 
 // RFC 4226 Appendix D / RFC 6238 Appendix B seeds (shared/cases/rfc-vectors.md).
 const SHA1_SEED = Buffer.from('12345678901234567890')
 const SHA256_SEED = Buffer.from('12345678901234567890123456789012')
 const SHA512_SEED = Buffer.from('1234567890123456789012345678901234567890123456789012345678901234')
 
-t.test('RFC 4226 appendix D: HOTP values for counters 0-9 come out of the TOTP code path', async (t) => {
-  const expected = ['755224', '287082', '359152', '969429', '338314', '254676', '287922', '162583', '399871', '520489']
+t.test('RFC 4226 appendix D: ' +
+  'HOTP values for counters 0-9 come out of the TOTP code path', async (t) => {
+  const expected = [
+    '755224', '287082', '359152', '969429', '338314',
+    '254676', '287922', '162583', '399871', '520489'
+  ]
   for (const [counter, code] of expected.entries()) {
     // A TOTP step is an HOTP counter: step n starts at n * 30 seconds.
     t.equal(await codeAt(SHA1_SEED, counter * 30), code, `counter ${counter}`)
@@ -25,11 +35,20 @@ const APPENDIX_B: Array<[number, string, string, string]> = [
   [20000000000, '65353130', '77737706', '47863826']
 ]
 
-t.test('K01 K02 RFC 6238 appendix B: every row, every hash, 8 digits, with the right seed lengths', async (t) => {
+t.test('K01 K02 RFC 6238 appendix B: every row, ' +
+  'every hash, 8 digits, with the right seed lengths', async (t) => {
   for (const [time, sha1, sha256, sha512] of APPENDIX_B) {
     t.equal(await codeAt(SHA1_SEED, time, { digits: 8 }), sha1, `SHA1 at ${time}`)
-    t.equal(await codeAt(SHA256_SEED, time, { digits: 8, algorithm: 'sha256' }), sha256, `SHA256 at ${time}`)
-    t.equal(await codeAt(SHA512_SEED, time, { digits: 8, algorithm: 'sha512' }), sha512, `SHA512 at ${time}`)
+    t.equal(
+      await codeAt(SHA256_SEED, time, { digits: 8, algorithm: 'sha256' }),
+      sha256,
+      `SHA256 at ${time}`
+    )
+    t.equal(
+      await codeAt(SHA512_SEED, time, { digits: 8, algorithm: 'sha512' }),
+      sha512,
+      `SHA512 at ${time}`
+    )
   }
 })
 
@@ -46,7 +65,11 @@ t.test('K03 codes with leading zeros stay six-character strings and verify', asy
   t.equal(code, '005924')
   t.equal(typeof code, 'string')
   t.equal(await matchTimeStep(SHA1_SEED, '005924', 1234567890, 1), timeStepAt(1234567890))
-  t.equal(await matchTimeStep(SHA1_SEED, '5924', 1234567890, 1), null, 'the code without its zeros is not the code')
+  t.equal(
+    await matchTimeStep(SHA1_SEED, '5924', 1234567890, 1),
+    null,
+    'the code without its zeros is not the code'
+  )
 })
 
 t.test('K06 the previous step\'s code is accepted right after the step rolls over', async (t) => {
@@ -54,13 +77,16 @@ t.test('K06 the previous step\'s code is accepted right after the step rolls ove
   t.equal(await matchTimeStep(SHA1_SEED, '081804', 1111111111, 1), 37037036)
 })
 
-t.test('K06 the next step\'s code is accepted at the end of a step (one step either way)', async (t) => {
+t.test('K06 the next step\'s code is accepted ' +
+  'at the end of a step (one step either way)', async (t) => {
   t.equal(await matchTimeStep(SHA1_SEED, '050471', 1111111109, 1), 37037037)
 })
 
 t.test('K07 a client 29 s behind or ahead verifies; one 95 s behind does not', async (t) => {
-  t.equal(await matchTimeStep(SHA1_SEED, await codeAt(SHA1_SEED, 1111111082), 1111111111, 1), 37037036)
-  t.equal(await matchTimeStep(SHA1_SEED, await codeAt(SHA1_SEED, 1111111138), 1111111109, 1), 37037037)
+  const behind = await codeAt(SHA1_SEED, 1111111082)
+  t.equal(await matchTimeStep(SHA1_SEED, behind, 1111111111, 1), 37037036)
+  const ahead = await codeAt(SHA1_SEED, 1111111138)
+  t.equal(await matchTimeStep(SHA1_SEED, ahead, 1111111109, 1), 37037037)
   t.equal(await codeAt(SHA1_SEED, 1111111016), '404137')
   t.equal(await matchTimeStep(SHA1_SEED, '404137', 1111111111, 1), null)
 })
@@ -83,7 +109,8 @@ t.test('base32 is RFC 4648, upper case, without padding', async (t) => {
   t.equal(toBase32(Buffer.alloc(0)), '')
 })
 
-t.test('K04 the otpauth URI carries an unpadded upper-case secret, issuer prefix and parameter', async (t) => {
+t.test('K04 the otpauth URI carries an unpadded upper-case secret, ' +
+  'issuer prefix and parameter', async (t) => {
   const uri = new URL(otpauthUri('Acme', 'alice@example.com', SHA256_SEED))
   t.equal(uri.protocol, 'otpauth:')
   t.equal(uri.host, 'totp')

@@ -73,23 +73,33 @@ function setup (overrides: Partial<TwoFactorSettings> = {}) {
     async enroll (userId = 'u1') {
       const enrollment = await twoFactor.startEnrollment(userId, `${userId}@example.com`)
       secret = base32Decode(enrollment.secret)
-      const enabled = await twoFactor.confirmEnrollment(userId, await codeAt(secret, Math.floor(now / 1000)), quiet)
+      const code = await codeAt(secret, Math.floor(now / 1000))
+      const enabled = await twoFactor.confirmEnrollment(userId, code, quiet)
       return enabled.recovery_codes
     }
   }
 }
 
-async function rejects (t: Test, promise: Promise<unknown>, code: string, extra: Record<string, unknown> = {}) {
+async function rejects (
+  t: Test,
+  promise: Promise<unknown>,
+  code: string,
+  extra: Record<string, unknown> = {}
+) {
   await t.rejects(promise, { code, ...(Object.keys(extra).length ? { extra } : {}) })
 }
 
-t.test('setup returns a 160-bit base32 secret, an otpauth URI with issuer and account, and an SVG QR code', async (t) => {
+t.test('setup returns a 160-bit base32 secret, ' +
+  'an otpauth URI with issuer and account, and an SVG QR code', async (t) => {
   const { twoFactor } = setup()
   const enrollment = await twoFactor.startEnrollment('u1', 'alice@example.com')
 
   t.match(enrollment.secret, /^[A-Z2-7]{32}$/)
   t.equal(base32Decode(enrollment.secret).length, 20)
-  t.match(enrollment.otpauth_url, /^otpauth:\/\/totp\/Acme:alice%40example\.com\?secret=[A-Z2-7]{32}&issuer=Acme$/)
+  t.match(
+    enrollment.otpauth_url,
+    /^otpauth:\/\/totp\/Acme:alice%40example\.com\?secret=[A-Z2-7]{32}&issuer=Acme$/
+  )
   t.match(enrollment.qr_svg, /^<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/)
   t.equal(enrollment.expires_in, 600)
 })
@@ -97,12 +107,17 @@ t.test('setup returns a 160-bit base32 secret, an otpauth URI with issuer and ac
 t.test('2FA stays off until a code confirms the pending secret', async (t) => {
   const { twoFactor, types } = setup()
   await twoFactor.startEnrollment('u1', 'a@example.com')
-  t.same(await twoFactor.status('u1'), { enabled: false, enabled_at: null, recovery_codes_remaining: 0 })
+  t.same(await twoFactor.status('u1'), {
+    enabled: false,
+    enabled_at: null,
+    recovery_codes_remaining: 0
+  })
   t.same(await twoFactor.openChallenge('u1'), { required: false })
   t.notOk(types().includes('twofactor.enabled'))
 })
 
-t.test('confirming with a right code turns 2FA on, returns ten recovery codes and publishes twofactor.enabled', async (t) => {
+t.test('confirming with a right code turns 2FA on, ' +
+  'returns ten recovery codes and publishes twofactor.enabled', async (t) => {
   const { twoFactor, enroll, types } = setup()
   const codes = await enroll()
 
@@ -113,12 +128,15 @@ t.test('confirming with a right code turns 2FA on, returns ten recovery codes an
   t.ok(types().includes('twofactor.enabled'))
 })
 
-t.test('a wrong confirmation code is refused with the attempts left, and after five the setup must restart', async (t) => {
+t.test('a wrong confirmation code is refused with the attempts left, ' +
+  'and after five the setup must restart', async (t) => {
   const { twoFactor } = setup()
   await twoFactor.startEnrollment('u1', 'a@example.com')
 
   for (let left = 4; left >= 0; left--) {
-    await rejects(t, twoFactor.confirmEnrollment('u1', '000000', quiet), 'invalid_code', { attempts_remaining: left })
+    await rejects(t, twoFactor.confirmEnrollment('u1', '000000', quiet), 'invalid_code', {
+      attempts_remaining: left
+    })
   }
   await rejects(t, twoFactor.confirmEnrollment('u1', '000000', quiet), 'too_many_attempts')
   await rejects(t, twoFactor.confirmEnrollment('u1', '000000', quiet), 'no_pending_enrollment')
@@ -137,7 +155,8 @@ t.test('setup is refused while 2FA is on', async (t) => {
   await rejects(t, twoFactor.startEnrollment('u1', 'a@example.com'), 'already_enabled')
 })
 
-t.test('a login challenge opens only for a user with 2FA, and a right code answers it once', async (t) => {
+t.test('a login challenge opens only for a user with 2FA, ' +
+  'and a right code answers it once', async (t) => {
   const { twoFactor, enroll, code, advance, types } = setup()
   await enroll()
   advance(30)
@@ -146,15 +165,25 @@ t.test('a login challenge opens only for a user with 2FA, and a right code answe
   t.equal(challenge.required, true)
   if (!challenge.required) return
 
-  const verified = await twoFactor.verifyChallenge(challenge.challenge_id, 'u1', { totp_code: await code() }, quiet)
+  const verified = await twoFactor.verifyChallenge(
+    challenge.challenge_id,
+    'u1',
+    { totp_code: await code() },
+    quiet
+  )
   t.same(verified, { userId: 'u1', method: 'totp', recoveryCodesRemaining: -1 })
   t.ok(types().includes('twofactor.verification.succeeded'))
 
   advance(30)
-  await rejects(t, twoFactor.verifyChallenge(challenge.challenge_id, 'u1', { totp_code: await code() }, quiet), 'challenge_not_found')
+  await rejects(
+    t,
+    twoFactor.verifyChallenge(challenge.challenge_id, 'u1', { totp_code: await code() }, quiet),
+    'challenge_not_found'
+  )
 })
 
-t.test('K08 a code accepted once is refused on a second challenge in the same step, and so is an older one', async (t) => {
+t.test('K08 a code accepted once is refused on a second challenge in the same step, ' +
+  'and so is an older one', async (t) => {
   const { twoFactor, enroll, code, advance, types } = setup()
   await enroll()
   advance(30)
@@ -165,13 +194,26 @@ t.test('K08 a code accepted once is refused on a second challenge in the same st
   if (!first.required || !second.required) throw new Error('challenges expected')
 
   await twoFactor.verifyChallenge(first.challenge_id, 'u1', { totp_code: used }, quiet)
-  await rejects(t, twoFactor.verifyChallenge(second.challenge_id, 'u1', { totp_code: used }, quiet), 'invalid_code')
+  await rejects(
+    t,
+    twoFactor.verifyChallenge(second.challenge_id, 'u1', { totp_code: used }, quiet),
+    'invalid_code'
+  )
   t.ok(types().includes('twofactor.verification.failed'))
 
   // The previous step's code is inside the window but older than the accepted one.
-  await rejects(t, twoFactor.verifyChallenge(second.challenge_id, 'u1', { totp_code: await code(-1) }, quiet), 'invalid_code')
+  await rejects(
+    t,
+    twoFactor.verifyChallenge(second.challenge_id, 'u1', { totp_code: await code(-1) }, quiet),
+    'invalid_code'
+  )
   // A code from a later step still works.
-  const ok = await twoFactor.verifyChallenge(second.challenge_id, 'u1', { totp_code: await code(1) }, quiet)
+  const ok = await twoFactor.verifyChallenge(
+    second.challenge_id,
+    'u1',
+    { totp_code: await code(1) },
+    quiet
+  )
   t.equal(ok.method, 'totp')
 })
 
@@ -181,7 +223,8 @@ t.test('K08 one code raced on two challenges succeeds once', async (t) => {
   advance(30)
   const shared = await code()
 
-  const challenges = await Promise.all(Array.from({ length: 20 }, async () => await twoFactor.openChallenge('u1')))
+  const challenges = await Promise.all(Array.from({ length: 20 }, async () =>
+    await twoFactor.openChallenge('u1')))
   const results = await Promise.allSettled(challenges.map(async (c) => {
     if (!c.required) throw new Error('challenge expected')
     return await twoFactor.verifyChallenge(c.challenge_id, 'u1', { totp_code: shared }, quiet)
@@ -189,7 +232,8 @@ t.test('K08 one code raced on two challenges succeeds once', async (t) => {
   t.equal(results.filter((r) => r.status === 'fulfilled').length, 1)
 })
 
-t.test('five wrong codes kill a challenge; then it answers too_many_attempts even to a right code', async (t) => {
+t.test('five wrong codes kill a challenge; ' +
+  'then it answers too_many_attempts even to a right code', async (t) => {
   const { twoFactor, enroll, code, advance } = setup()
   await enroll()
   advance(30)
@@ -197,12 +241,22 @@ t.test('five wrong codes kill a challenge; then it answers too_many_attempts eve
   if (!challenge.required) throw new Error('challenge expected')
 
   for (let left = 4; left >= 0; left--) {
-    await rejects(t, twoFactor.verifyChallenge(challenge.challenge_id, 'u1', { totp_code: '000000' }, quiet), 'invalid_code', { attempts_remaining: left })
+    await rejects(
+      t,
+      twoFactor.verifyChallenge(challenge.challenge_id, 'u1', { totp_code: '000000' }, quiet),
+      'invalid_code',
+      { attempts_remaining: left }
+    )
   }
-  await rejects(t, twoFactor.verifyChallenge(challenge.challenge_id, 'u1', { totp_code: await code() }, quiet), 'too_many_attempts')
+  await rejects(
+    t,
+    twoFactor.verifyChallenge(challenge.challenge_id, 'u1', { totp_code: await code() }, quiet),
+    'too_many_attempts'
+  )
 })
 
-t.test('twenty concurrent wrong codes on one challenge are five attempts, not twenty', async (t) => {
+t.test('twenty concurrent wrong codes on one challenge are five attempts, ' +
+  'not twenty', async (t) => {
   const { twoFactor, enroll, advance } = setup()
   await enroll()
   advance(30)
@@ -211,7 +265,8 @@ t.test('twenty concurrent wrong codes on one challenge are five attempts, not tw
 
   const results = await Promise.allSettled(Array.from({ length: 20 }, async () =>
     await twoFactor.verifyChallenge(challenge.challenge_id, 'u1', { totp_code: '000000' }, quiet)))
-  const codes = results.map((r) => r.status === 'rejected' ? (r.reason as { code: string }).code : 'ok')
+  const codes = results.map((r) =>
+    r.status === 'rejected' ? (r.reason as { code: string }).code : 'ok')
   t.equal(codes.filter((c) => c === 'invalid_code').length, 5)
   t.equal(codes.filter((c) => c === 'too_many_attempts').length, 15)
 })
@@ -222,7 +277,11 @@ t.test('a challenge expires after its time to live', async (t) => {
   const challenge = await twoFactor.openChallenge('u1')
   if (!challenge.required) throw new Error('challenge expected')
   advance(301)
-  await rejects(t, twoFactor.verifyChallenge(challenge.challenge_id, 'u1', { totp_code: await code() }, quiet), 'challenge_not_found')
+  await rejects(
+    t,
+    twoFactor.verifyChallenge(challenge.challenge_id, 'u1', { totp_code: await code() }, quiet),
+    'challenge_not_found'
+  )
 })
 
 t.test('a challenge belongs to its user', async (t) => {
@@ -231,10 +290,15 @@ t.test('a challenge belongs to its user', async (t) => {
   advance(30)
   const challenge = await twoFactor.openChallenge('u1')
   if (!challenge.required) throw new Error('challenge expected')
-  await rejects(t, twoFactor.verifyChallenge(challenge.challenge_id, 'u2', { totp_code: await code() }, quiet), 'challenge_not_found')
+  await rejects(
+    t,
+    twoFactor.verifyChallenge(challenge.challenge_id, 'u2', { totp_code: await code() }, quiet),
+    'challenge_not_found'
+  )
 })
 
-t.test('twenty wrong codes across challenges lock the account\'s second step and publish twofactor.locked once', async (t) => {
+t.test('twenty wrong codes across challenges ' +
+  'lock the account\'s second step and publish twofactor.locked once', async (t) => {
   const { twoFactor, enroll, code, advance, types } = setup()
   await enroll()
   advance(30)
@@ -243,54 +307,80 @@ t.test('twenty wrong codes across challenges lock the account\'s second step and
     const challenge = await twoFactor.openChallenge('u1')
     if (!challenge.required) throw new Error('challenge expected')
     for (let j = 0; j < 5; j++) {
-      await t.rejects(twoFactor.verifyChallenge(challenge.challenge_id, 'u1', { totp_code: '000000' }, quiet))
+      await t.rejects(
+        twoFactor.verifyChallenge(challenge.challenge_id, 'u1', { totp_code: '000000' }, quiet)
+      )
     }
   }
   t.equal(types().filter((type) => type === 'twofactor.locked').length, 1)
 
   const fresh = await twoFactor.openChallenge('u1')
   if (!fresh.required) throw new Error('challenge expected')
-  await rejects(t, twoFactor.verifyChallenge(fresh.challenge_id, 'u1', { totp_code: await code() }, quiet), 'account_locked', { retry_after: 900 })
+  await rejects(
+    t,
+    twoFactor.verifyChallenge(fresh.challenge_id, 'u1', { totp_code: await code() }, quiet),
+    'account_locked',
+    { retry_after: 900 }
+  )
 
   advance(901)
   const later = await twoFactor.openChallenge('u1')
   if (!later.required) throw new Error('challenge expected')
-  const ok = await twoFactor.verifyChallenge(later.challenge_id, 'u1', { totp_code: await code() }, quiet)
+  const ok = await twoFactor.verifyChallenge(
+    later.challenge_id,
+    'u1',
+    { totp_code: await code() },
+    quiet
+  )
   t.equal(ok.method, 'totp', 'the lock ends by itself')
 })
 
 t.test('a success resets the account\'s count of wrong codes', async (t) => {
-  const { twoFactor, enroll, code, advance, types } = setup({ lockout: { limit: 3, windowSeconds: 3600, lockSeconds: 900 } })
+  const { twoFactor, enroll, code, advance, types } = setup({
+    lockout: { limit: 3, windowSeconds: 3600, lockSeconds: 900 }
+  })
   await enroll()
   advance(30)
+  const wrong = { totp_code: '000000' }
 
   const first = await twoFactor.openChallenge('u1')
   if (!first.required) throw new Error('challenge expected')
-  await t.rejects(twoFactor.verifyChallenge(first.challenge_id, 'u1', { totp_code: '000000' }, quiet))
-  await t.rejects(twoFactor.verifyChallenge(first.challenge_id, 'u1', { totp_code: '000000' }, quiet))
+  await t.rejects(twoFactor.verifyChallenge(first.challenge_id, 'u1', wrong, quiet))
+  await t.rejects(twoFactor.verifyChallenge(first.challenge_id, 'u1', wrong, quiet))
   await twoFactor.verifyChallenge(first.challenge_id, 'u1', { totp_code: await code() }, quiet)
 
   const second = await twoFactor.openChallenge('u1')
   if (!second.required) throw new Error('challenge expected')
-  await t.rejects(twoFactor.verifyChallenge(second.challenge_id, 'u1', { totp_code: '000000' }, quiet))
-  await t.rejects(twoFactor.verifyChallenge(second.challenge_id, 'u1', { totp_code: '000000' }, quiet))
+  await t.rejects(twoFactor.verifyChallenge(second.challenge_id, 'u1', wrong, quiet))
+  await t.rejects(twoFactor.verifyChallenge(second.challenge_id, 'u1', wrong, quiet))
   t.notOk(types().includes('twofactor.locked'))
 })
 
-t.test('a recovery code answers a challenge once, in any case and grouping, and says how many are left', async (t) => {
+t.test('a recovery code answers a challenge once, ' +
+  'in any case and grouping, and says how many are left', async (t) => {
   const { twoFactor, enroll, types } = setup()
   const codes = await enroll()
   const typed = (codes[0] as string).toUpperCase().replaceAll('-', ' ')
 
   const first = await twoFactor.openChallenge('u1')
   if (!first.required) throw new Error('challenge expected')
-  const ok = await twoFactor.verifyChallenge(first.challenge_id, 'u1', { recovery_code: typed }, quiet)
+  const ok = await twoFactor.verifyChallenge(
+    first.challenge_id,
+    'u1',
+    { recovery_code: typed },
+    quiet
+  )
   t.same(ok, { userId: 'u1', method: 'recovery_code', recoveryCodesRemaining: 9 })
   t.ok(types().includes('twofactor.recovery_code.used'))
 
   const second = await twoFactor.openChallenge('u1')
   if (!second.required) throw new Error('challenge expected')
-  await rejects(t, twoFactor.verifyChallenge(second.challenge_id, 'u1', { recovery_code: codes[0] as string }, quiet), 'invalid_code')
+  const reused = { recovery_code: codes[0] as string }
+  await rejects(
+    t,
+    twoFactor.verifyChallenge(second.challenge_id, 'u1', reused, quiet),
+    'invalid_code'
+  )
   t.equal((await twoFactor.status('u1')).recovery_codes_remaining, 9)
 })
 
@@ -298,10 +388,12 @@ t.test('one recovery code raced on twenty challenges succeeds once', async (t) =
   const { twoFactor, enroll } = setup()
   const codes = await enroll()
 
-  const challenges = await Promise.all(Array.from({ length: 20 }, async () => await twoFactor.openChallenge('u1')))
+  const challenges = await Promise.all(Array.from({ length: 20 }, async () =>
+    await twoFactor.openChallenge('u1')))
   const results = await Promise.allSettled(challenges.map(async (c) => {
     if (!c.required) throw new Error('challenge expected')
-    return await twoFactor.verifyChallenge(c.challenge_id, 'u1', { recovery_code: codes[3] as string }, quiet)
+    const proof = { recovery_code: codes[3] as string }
+    return await twoFactor.verifyChallenge(c.challenge_id, 'u1', proof, quiet)
   }))
   t.equal(results.filter((r) => r.status === 'fulfilled').length, 1)
   t.equal((await twoFactor.status('u1')).recovery_codes_remaining, 9)
@@ -319,32 +411,60 @@ t.test('new recovery codes need a current code, and the old set stops working', 
 
   const challenge = await twoFactor.openChallenge('u1')
   if (!challenge.required) throw new Error('challenge expected')
-  await rejects(t, twoFactor.verifyChallenge(challenge.challenge_id, 'u1', { recovery_code: old[0] as string }, quiet), 'invalid_code')
-  const ok = await twoFactor.verifyChallenge(challenge.challenge_id, 'u1', { recovery_code: fresh.recovery_codes[0] as string }, quiet)
+  const stale = { recovery_code: old[0] as string }
+  await rejects(
+    t,
+    twoFactor.verifyChallenge(challenge.challenge_id, 'u1', stale, quiet),
+    'invalid_code'
+  )
+  const ok = await twoFactor.verifyChallenge(
+    challenge.challenge_id,
+    'u1',
+    { recovery_code: fresh.recovery_codes[0] as string },
+    quiet
+  )
   t.equal(ok.method, 'recovery_code')
 })
 
-t.test('turning 2FA off needs a current code or a recovery code, and publishes twofactor.disabled', async (t) => {
+t.test('turning 2FA off needs a current code or a recovery code, ' +
+  'and publishes twofactor.disabled', async (t) => {
   const { twoFactor, enroll, advance, events } = setup()
   const codes = await enroll()
   advance(30)
 
   await rejects(t, twoFactor.disable('u1', { totp_code: '000000' }, quiet), 'invalid_code')
-  t.same(await twoFactor.disable('u1', { recovery_code: codes[1] as string }, quiet), { enabled: false })
+  t.same(
+    await twoFactor.disable('u1', { recovery_code: codes[1] as string }, quiet),
+    { enabled: false }
+  )
   t.same(await twoFactor.openChallenge('u1'), { required: false })
-  t.match(events.at(-1), { type: 'twofactor.disabled', data: { user_id: 'u1', reason: 'user', actor_id: 'u1' } })
-  await rejects(t, twoFactor.disable('u1', { recovery_code: codes[2] as string }, quiet), 'not_enabled')
+  t.match(events.at(-1), {
+    type: 'twofactor.disabled',
+    data: { user_id: 'u1', reason: 'user', actor_id: 'u1' }
+  })
+  await rejects(
+    t,
+    twoFactor.disable('u1', { recovery_code: codes[2] as string }, quiet),
+    'not_enabled'
+  )
 })
 
 t.test('an admin turns 2FA off for a locked-out user, which also lifts the lock', async (t) => {
-  const { twoFactor, enroll, events } = setup({ lockout: { limit: 1, windowSeconds: 60, lockSeconds: 900 } })
+  const { twoFactor, enroll, events } = setup({
+    lockout: { limit: 1, windowSeconds: 60, lockSeconds: 900 }
+  })
   await enroll()
   const challenge = await twoFactor.openChallenge('u1')
   if (!challenge.required) throw new Error('challenge expected')
-  await t.rejects(twoFactor.verifyChallenge(challenge.challenge_id, 'u1', { totp_code: '000000' }, quiet))
+  await t.rejects(
+    twoFactor.verifyChallenge(challenge.challenge_id, 'u1', { totp_code: '000000' }, quiet)
+  )
 
   t.same(await twoFactor.adminDisable('u1', 'admin-1', quiet), { enabled: false })
-  t.match(events.at(-1), { type: 'twofactor.disabled', data: { reason: 'admin', actor_id: 'admin-1' } })
+  t.match(events.at(-1), {
+    type: 'twofactor.disabled',
+    data: { reason: 'admin', actor_id: 'admin-1' }
+  })
   await rejects(t, twoFactor.adminDisable('u1', 'admin-1', quiet), 'not_enabled')
 
   await twoFactor.startEnrollment('u1', 'a@example.com')
@@ -367,14 +487,19 @@ t.test('a factor turned off after the password step voids the open challenge', a
   const challenge = await twoFactor.openChallenge('u1')
   if (!challenge.required) throw new Error('challenge expected')
   await twoFactor.adminDisable('u1', 'admin', quiet)
-  await rejects(t, twoFactor.verifyChallenge(challenge.challenge_id, 'u1', { totp_code: await code() }, quiet), 'challenge_not_found')
+  await rejects(
+    t,
+    twoFactor.verifyChallenge(challenge.challenge_id, 'u1', { totp_code: await code() }, quiet),
+    'challenge_not_found'
+  )
 })
 
 t.test('the secret is stored encrypted, never as its base32 or raw bytes', async (t) => {
   const { twoFactor, factors } = setup()
   const enrollment = await twoFactor.startEnrollment('u1', 'a@example.com')
   const secret = base32Decode(enrollment.secret)
-  await twoFactor.confirmEnrollment('u1', await codeAt(secret, Math.floor(Date.UTC(2026, 0, 1, 12) / 1000)), quiet)
+  const code = await codeAt(secret, Math.floor(Date.UTC(2026, 0, 1, 12) / 1000))
+  await twoFactor.confirmEnrollment('u1', code, quiet)
 
   const stored = JSON.stringify(await factors.get('u1'))
   t.notMatch(stored, enrollment.secret)

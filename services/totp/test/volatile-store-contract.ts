@@ -7,7 +7,10 @@ export interface Subject {
   pass: (ms: number) => Promise<void>
 }
 
-const pending: PendingEnrollment = { factorId: 'f-1', secret: { kid: 'k', iv: 'aXY=', ct: 'Y3Q=', tag: 'dGFn' } }
+const pending: PendingEnrollment = {
+  factorId: 'f-1',
+  secret: { kid: 'k', iv: 'aXY=', ct: 'Y3Q=', tag: 'dGFn' }
+}
 const policy = { limit: 20, windowSeconds: 600, lockSeconds: 900 }
 
 /**
@@ -15,22 +18,28 @@ const policy = { limit: 20, windowSeconds: 600, lockSeconds: 900 }
  * the in-memory stand-in and against Redis.
  */
 export function volatileStoreContract (t: Test, make: () => Promise<Subject>): void {
-  t.test('a challenge grants exactly its attempts, then reports exhausted with its owner', async (t) => {
+  t.test('a challenge grants exactly its attempts, ' +
+    'then reports exhausted with its owner', async (t) => {
     const { store } = await make()
     await store.openChallenge('c1', 'alice', 300)
 
     for (let attempt = 1; attempt <= 5; attempt++) {
-      t.same(await store.reserveChallengeAttempt('c1', 5), { status: 'reserved', owner: 'alice', attempt })
+      t.same(
+        await store.reserveChallengeAttempt('c1', 5),
+        { status: 'reserved', owner: 'alice', attempt }
+      )
     }
     t.same(await store.reserveChallengeAttempt('c1', 5), { status: 'exhausted', owner: 'alice' })
     t.same(await store.reserveChallengeAttempt('c1', 5), { status: 'exhausted', owner: 'alice' })
   })
 
-  t.test('twenty concurrent attempts on a five-attempt challenge reserve exactly five', async (t) => {
+  t.test('twenty concurrent attempts on a five-attempt challenge ' +
+    'reserve exactly five', async (t) => {
     const { store } = await make()
     await store.openChallenge('c2', 'alice', 300)
 
-    const results = await Promise.all(Array.from({ length: 20 }, async () => await store.reserveChallengeAttempt('c2', 5)))
+    const results = await Promise.all(Array.from({ length: 20 }, async () =>
+      await store.reserveChallengeAttempt('c2', 5)))
     t.equal(results.filter((r) => r.status === 'reserved').length, 5)
     t.equal(results.filter((r) => r.status === 'exhausted').length, 15)
     const attempts = results.flatMap((r) => r.status === 'reserved' ? [r.attempt] : []).sort()
@@ -46,7 +55,8 @@ export function volatileStoreContract (t: Test, make: () => Promise<Subject>): v
     const { store } = await make()
     await store.openChallenge('c3', 'alice', 300)
 
-    const racers = await Promise.all(Array.from({ length: 10 }, async () => await store.consumeChallenge('c3')))
+    const racers = await Promise.all(Array.from({ length: 10 }, async () =>
+      await store.consumeChallenge('c3')))
     t.equal(racers.filter(Boolean).length, 1, 'exactly one caller ends it')
     t.same(await store.reserveChallengeAttempt('c3', 5), { status: 'missing' })
   })
@@ -65,8 +75,14 @@ export function volatileStoreContract (t: Test, make: () => Promise<Subject>): v
 
     await store.savePending('bob', pending, 600)
     t.same(await store.loadPending('bob'), pending)
-    t.same(await store.reservePendingAttempt('bob', 2), { status: 'reserved', owner: 'bob', attempt: 1 })
-    t.same(await store.reservePendingAttempt('bob', 2), { status: 'reserved', owner: 'bob', attempt: 2 })
+    t.same(
+      await store.reservePendingAttempt('bob', 2),
+      { status: 'reserved', owner: 'bob', attempt: 1 }
+    )
+    t.same(
+      await store.reservePendingAttempt('bob', 2),
+      { status: 'reserved', owner: 'bob', attempt: 2 }
+    )
     t.same(await store.reservePendingAttempt('bob', 2), { status: 'exhausted', owner: 'bob' })
 
     await store.dropPending('bob')
@@ -74,7 +90,8 @@ export function volatileStoreContract (t: Test, make: () => Promise<Subject>): v
     t.same(await store.reservePendingAttempt('bob', 2), { status: 'missing' })
   })
 
-  t.test('saving a new pending enrollment replaces the old one and its attempt count', async (t) => {
+  t.test('saving a new pending enrollment ' +
+    'replaces the old one and its attempt count', async (t) => {
     const { store } = await make()
     await store.savePending('carol', pending, 600)
     await store.reservePendingAttempt('carol', 1)
@@ -82,10 +99,14 @@ export function volatileStoreContract (t: Test, make: () => Promise<Subject>): v
     const next = { ...pending, factorId: 'f-2' }
     await store.savePending('carol', next, 600)
     t.same(await store.loadPending('carol'), next)
-    t.same(await store.reservePendingAttempt('carol', 1), { status: 'reserved', owner: 'carol', attempt: 1 })
+    t.same(
+      await store.reservePendingAttempt('carol', 1),
+      { status: 'reserved', owner: 'carol', attempt: 1 }
+    )
   })
 
-  t.test('K08 the replay guard accepts a step once and refuses it and every earlier step after', async (t) => {
+  t.test('K08 the replay guard accepts a step once ' +
+    'and refuses it and every earlier step after', async (t) => {
     const { store } = await make()
     t.ok(await store.claimStep('f', 100, 120))
     t.notOk(await store.claimStep('f', 100, 120), 'the same step again')
@@ -96,31 +117,42 @@ export function volatileStoreContract (t: Test, make: () => Promise<Subject>): v
 
   t.test('K08 of twenty concurrent claims of one step exactly one wins', async (t) => {
     const { store } = await make()
-    const wins = await Promise.all(Array.from({ length: 20 }, async () => await store.claimStep('race', 500, 120)))
+    const wins = await Promise.all(Array.from({ length: 20 }, async () =>
+      await store.claimStep('race', 500, 120)))
     t.equal(wins.filter(Boolean).length, 1)
   })
 
-  t.test('a recovery code is claimed once, by exactly one of twenty concurrent callers', async (t) => {
+  t.test('a recovery code is claimed once, ' +
+    'by exactly one of twenty concurrent callers', async (t) => {
     const { store } = await make()
-    const wins = await Promise.all(Array.from({ length: 20 }, async () => await store.claimRecoveryCode('f', 'ab12', 600)))
+    const wins = await Promise.all(Array.from({ length: 20 }, async () =>
+      await store.claimRecoveryCode('f', 'ab12', 600)))
     t.equal(wins.filter(Boolean).length, 1)
-    t.notOk(await store.claimRecoveryCode('f', 'ab12', 600), 'and never again while the claim lives')
+    t.notOk(
+      await store.claimRecoveryCode('f', 'ab12', 600),
+      'and never again while the claim lives'
+    )
     t.ok(await store.claimRecoveryCode('f', 'cd34', 600), 'another code is another claim')
   })
 
   t.test('wrong codes are counted; the one that reaches the limit locks, once', async (t) => {
     const { store } = await make()
-    for (let i = 1; i < 3; i++) t.same(await store.recordFailure('dave', { ...policy, limit: 3 }), { failures: i, justLocked: false })
+    const limitOfThree = { ...policy, limit: 3 }
+    for (let i = 1; i < 3; i++) {
+      t.same(await store.recordFailure('dave', limitOfThree), { failures: i, justLocked: false })
+    }
     t.equal(await store.lockedForMs('dave'), 0)
 
-    t.same(await store.recordFailure('dave', { ...policy, limit: 3 }), { failures: 3, justLocked: true })
+    t.same(await store.recordFailure('dave', limitOfThree), { failures: 3, justLocked: true })
     const locked = await store.lockedForMs('dave')
     t.ok(locked > 890_000 && locked <= 900_000, `locked for ${locked} ms`)
   })
 
-  t.test('thirty concurrent wrong codes against a limit of twenty lock exactly once and never count past it', async (t) => {
+  t.test('thirty concurrent wrong codes against a limit of twenty ' +
+    'lock exactly once and never count past it', async (t) => {
     const { store } = await make()
-    const results = await Promise.all(Array.from({ length: 30 }, async () => await store.recordFailure('erin', policy)))
+    const results = await Promise.all(Array.from({ length: 30 }, async () =>
+      await store.recordFailure('erin', policy)))
     t.equal(results.filter((r) => r.justLocked).length, 1)
     t.ok(results.every((r) => r.failures <= policy.limit))
     t.ok(await store.lockedForMs('erin') > 0)

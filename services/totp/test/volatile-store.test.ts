@@ -38,7 +38,8 @@ t.test('Redis', async (t) => {
     stores.push(store)
     await store.openChallenge('c', 'u', 300)
     await store.reserveChallengeAttempt('c', 5)
-    await store.savePending('u', { factorId: 'f', secret: { kid: 'k', iv: '', ct: '', tag: '' } }, 600)
+    const pending = { factorId: 'f', secret: { kid: 'k', iv: '', ct: '', tag: '' } }
+    await store.savePending('u', pending, 600)
     await store.reservePendingAttempt('u', 5)
     await store.claimStep('f', 1, 120)
     await store.claimRecoveryCode('f', 'ab12', 600)
@@ -58,8 +59,14 @@ t.test('Redis', async (t) => {
 
     // Only this test's scripts are affected: ioredis reloads any script on NOSCRIPT.
     await admin.script('FLUSH')
-    t.same(await store.reserveChallengeAttempt('c', 5), { status: 'reserved', owner: 'u', attempt: 2 })
+    t.same(
+      await store.reserveChallengeAttempt('c', 5),
+      { status: 'reserved', owner: 'u', attempt: 2 }
+    )
     t.ok(await store.claimStep('f', 7, 120))
-    t.same(await store.recordFailure('u', { limit: 9, windowSeconds: 60, lockSeconds: 60 }), { failures: 1, justLocked: false })
+    t.same(
+      await store.recordFailure('u', { limit: 9, windowSeconds: 60, lockSeconds: 60 }),
+      { failures: 1, justLocked: false }
+    )
   })
 })

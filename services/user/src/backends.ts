@@ -1,5 +1,13 @@
 import type { Logger } from 'pino'
-import { FERRETDB_WARNING, connectMongo, fetchJwks, jwksKeyResolver, reach, type KeyResolver, type ReadinessCheck } from '@twofa/kit'
+import {
+  FERRETDB_WARNING,
+  connectMongo,
+  fetchJwks,
+  jwksKeyResolver,
+  reach,
+  type KeyResolver,
+  type ReadinessCheck
+} from '@twofa/kit'
 import { MemoryInbox, openBus, type EventBus, type Inbox } from '@twofa/events'
 import type { UserConfig } from './config.js'
 import { MongoInbox } from './store/mongo-inbox.js'
@@ -22,18 +30,25 @@ export interface SharedBackends {
 }
 
 /** Connects to the servers the config names, or builds the stand-ins named `memory://`. */
-export async function connectUserBackends (config: UserConfig, log: Logger, shared: SharedBackends = {}): Promise<UserBackends> {
+export async function connectUserBackends (
+  config: UserConfig,
+  log: Logger,
+  shared: SharedBackends = {}
+): Promise<UserBackends> {
   const closers: Array<() => Promise<void>> = []
   const checks: ReadinessCheck[] = []
 
   let store: UserStore
   let inbox: Inbox
   if (config.MONGO_URL.startsWith('memory:')) {
-    log.warn('using the in-memory stand-in for MongoDB (MONGO_URL=memory://): users are lost on restart')
+    log.warn(
+      'using the in-memory stand-in for MongoDB (MONGO_URL=memory://): users are lost on restart'
+    )
     store = new MemoryUserStore()
     inbox = new MemoryInbox()
   } else {
-    const mongo = await reach('MongoDB', config.MONGO_URL, async () => await connectMongo({ url: config.MONGO_URL, database: config.MONGO_DB }))
+    const mongo = await reach('MongoDB', config.MONGO_URL, async () =>
+      await connectMongo({ url: config.MONGO_URL, database: config.MONGO_DB }))
     if (mongo.ferretdb) log.warn({ ferretdb: mongo.ferretdb }, FERRETDB_WARNING)
     store = await MongoUserStore.open(mongo.db, async () => await mongo.client.close())
     inbox = new MongoInbox(mongo.db)
@@ -43,13 +58,20 @@ export async function connectUserBackends (config: UserConfig, log: Logger, shar
 
   let bus = shared.bus
   if (!bus) {
-    const settings = { url: config.AMQP_URL, exchange: config.AMQP_EXCHANGE, queuePrefix: config.AMQP_QUEUE_PREFIX }
+    const settings = {
+      url: config.AMQP_URL,
+      exchange: config.AMQP_EXCHANGE,
+      queuePrefix: config.AMQP_QUEUE_PREFIX
+    }
     bus = await reach('RabbitMQ', config.AMQP_URL, async () => await openBus(settings, log))
     const own = bus
     closers.push(async () => await own.close())
   }
   const readyBus = bus
-  checks.push({ name: 'rabbitmq', check: async () => { if (!readyBus.isReady()) throw new Error('bus down') } })
+  checks.push({
+    name: 'rabbitmq',
+    check: async () => { if (!readyBus.isReady()) throw new Error('bus down') }
+  })
 
   return {
     store,

@@ -34,7 +34,11 @@ const schema = z.object({
 }).superRefine((env, ctx) => {
   refuseMemoryInProduction(env, ['MONGO_URL', 'AMQP_URL'], ctx)
   if ((env.ADMIN_EMAIL === undefined) !== (env.ADMIN_PASSWORD === undefined)) {
-    ctx.addIssue({ code: 'custom', path: ['ADMIN_PASSWORD'], message: 'ADMIN_EMAIL and ADMIN_PASSWORD go together' })
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ADMIN_PASSWORD'],
+      message: 'ADMIN_EMAIL and ADMIN_PASSWORD go together'
+    })
   }
 })
 

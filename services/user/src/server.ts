@@ -1,4 +1,10 @@
-import { closeOnSignals, createApp, createLogger, exitOnStartFailure, registerHealth } from '@twofa/kit'
+import {
+  closeOnSignals,
+  createApp,
+  createLogger,
+  exitOnStartFailure,
+  registerHealth
+} from '@twofa/kit'
 import { connectUserBackends } from './backends.js'
 import { loadUserConfig } from './config.js'
 import { createUserService } from './service.js'

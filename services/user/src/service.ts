@@ -21,7 +21,11 @@ export interface UserService {
 }
 
 /** Assembles the user service from its config and backends; nothing listens yet. */
-export async function createUserService (config: UserConfig, log: Logger, backends: UserBackends): Promise<UserService> {
+export async function createUserService (
+  config: UserConfig,
+  log: Logger,
+  backends: UserBackends
+): Promise<UserService> {
   const publisher = new EventPublisher(backends.bus, log)
   const users = createUsers({
     store: backends.store,

@@ -25,5 +25,9 @@ t.test('an unknown email costs one argon2id verification, like a wrong password'
   t.ok(await checker.check(real, 'the right one'))
 
   t.equal(verified.length, 3, 'one verification per check, known account or not')
-  t.match(verified[0] as string, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/, 'the stand-in hash has the same cost')
+  t.match(
+    verified[0] as string,
+    /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/,
+    'the stand-in hash has the same cost'
+  )
 })

@@ -47,7 +47,8 @@ async function emailsListed (store: UserStore, emailPrefix: string): Promise<str
 export function userStoreContract (t: Test, subject: UserStoreSubject): void {
   const races = { skip: subject.skipRaces ?? false }
 
-  t.test('K26: 20 concurrent creates of one email in two cases make one user and email_taken for the rest', async (t) => {
+  t.test('K26: 20 concurrent creates of one email in two cases ' +
+    'make one user and email_taken for the rest', async (t) => {
     const store = await subject.open()
     const cases = ['alice@example.com', 'Alice@Example.com']
     const emails = Array.from({ length: 20 }, (_, i) => cases[i % 2] ?? '')

@@ -25,15 +25,24 @@ function setup (registrationEnabled = true) {
 t.test('registering publishes user.created and never returns the password hash', async (t) => {
   const { users, events } = setup()
   const profile = await users.register(' Pat@Example.com ', 'long enough password', ' Pat ', quiet)
-  t.match(profile, { email: 'Pat@Example.com', name: 'Pat', roles: ['user'], two_factor_enabled: false })
+  t.match(profile, {
+    email: 'Pat@Example.com',
+    name: 'Pat',
+    roles: ['user'],
+    two_factor_enabled: false
+  })
   t.notOk('passwordHash' in profile || 'password_hash' in profile)
-  t.match(events, [{ type: 'user.created', data: { user_id: profile.id, email: 'Pat@Example.com' } }])
+  t.match(events, [
+    { type: 'user.created', data: { user_id: profile.id, email: 'Pat@Example.com' } }
+  ])
 })
 
-t.test('credentials check out for the right password in any email case, and not otherwise', async (t) => {
+t.test('credentials check out for the right password in any email case, ' +
+  'and not otherwise', async (t) => {
   const { users } = setup()
   await users.register('quinn@example.com', 'long enough password', 'Quinn', quiet)
-  t.equal((await users.verifyCredentials('QUINN@example.com', 'long enough password'))?.email, 'quinn@example.com')
+  const account = await users.verifyCredentials('QUINN@example.com', 'long enough password')
+  t.equal(account?.email, 'quinn@example.com')
   t.equal(await users.verifyCredentials('quinn@example.com', 'long enough passworD'), null)
   t.equal(await users.verifyCredentials('nobody@example.com', 'long enough password'), null)
 })
@@ -44,7 +53,10 @@ t.test('the first admin is created once, and an existing account is given the ro
   await users.ensureAdmin('root@example.com', 'another password 456', quiet)
   const admin = await store.findByEmail('root@example.com')
   t.same(admin?.roles, ['user', 'admin'])
-  t.ok(await users.verifyCredentials('root@example.com', 'admin password 123'), 'the first password stays')
+  t.ok(
+    await users.verifyCredentials('root@example.com', 'admin password 123'),
+    'the first password stays'
+  )
 
   await users.register('sam@example.com', 'long enough password', 'Sam', quiet)
   await users.ensureAdmin('sam@example.com', 'ignored password 789', quiet)
@@ -56,7 +68,10 @@ t.test('2FA changes apply in event time order, whatever order they arrive in', a
   const { id } = await users.register('ray@example.com', 'long enough password', 'Ray', quiet)
 
   t.ok(await users.applyTwoFactorChange(id, true, new Date('2026-01-01T10:00:02Z')))
-  t.notOk(await users.applyTwoFactorChange(id, false, new Date('2026-01-01T10:00:01Z')), 'an older event is ignored')
+  t.notOk(
+    await users.applyTwoFactorChange(id, false, new Date('2026-01-01T10:00:01Z')),
+    'an older event is ignored'
+  )
   t.equal((await users.profile(id)).two_factor_enabled, true)
   t.ok(await users.applyTwoFactorChange(id, false, new Date('2026-01-01T10:00:03Z')))
   t.equal((await users.profile(id)).two_factor_enabled, false)
@@ -74,5 +89,8 @@ t.test('an admin deletes a user, which publishes user.deleted, but not themselve
 
 t.test('sign-up can be closed', async (t) => {
   const { users } = setup(false)
-  await t.rejects(users.register('uma@example.com', 'long enough password', 'Uma', quiet), { code: 'registration_closed' })
+  await t.rejects(
+    users.register('uma@example.com', 'long enough password', 'Uma', quiet),
+    { code: 'registration_closed' }
+  )
 })

@@ -15,9 +15,15 @@ export type Proof = { totp_code: string } | { recovery_code: string }
 
 /** The answers of the totp service that are the client's to know, mapped onto our errors. */
 function refusal (status: number, body: unknown): AppError {
-  const { error, ...rest } = (body ?? {}) as { error?: string, message?: string, [key: string]: unknown }
+  const { error, ...rest } = (body ?? {}) as {
+    error?: string,
+    message?: string,
+    [key: string]: unknown
+  }
   const extra: Record<string, unknown> = {}
-  if (typeof rest.attempts_remaining === 'number') extra.attempts_remaining = rest.attempts_remaining
+  if (typeof rest.attempts_remaining === 'number') {
+    extra.attempts_remaining = rest.attempts_remaining
+  }
   if (typeof rest.retry_after === 'number') extra.retry_after = rest.retry_after
 
   if (status === 401 && error === 'invalid_code') return errors.invalid_code({ extra })
@@ -31,12 +37,22 @@ export function createTotpClient (transport: Transport) {
   return {
     /** Asks whether this user needs a second step and, if so, opens the challenge. */
     async openChallenge (userId: string, requestId: string): Promise<ChallengeDecision> {
-      const response = await transport({ method: 'POST', path: '/internal/challenges', body: { user_id: userId }, requestId })
+      const response = await transport({
+        method: 'POST',
+        path: '/internal/challenges',
+        body: { user_id: userId },
+        requestId
+      })
       expectStatus(response, 200)
       return response.body as ChallengeDecision
     },
 
-    async verify (challengeId: string, userId: string, proof: Proof, requestId: string): Promise<Verified> {
+    async verify (
+      challengeId: string,
+      userId: string,
+      proof: Proof,
+      requestId: string
+    ): Promise<Verified> {
       const response = await transport({
         method: 'POST',
         path: '/internal/challenges/verify',

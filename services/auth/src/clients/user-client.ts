@@ -11,7 +11,11 @@ export interface Account {
 export function createUserClient (transport: Transport) {
   return {
     /** The account when the password is right; null otherwise. */
-    async verifyCredentials (email: string, password: string, requestId: string): Promise<Account | null> {
+    async verifyCredentials (
+      email: string,
+      password: string,
+      requestId: string
+    ): Promise<Account | null> {
       const response = await transport({
         method: 'POST',
         path: '/internal/credentials/verify',
@@ -24,7 +28,11 @@ export function createUserClient (transport: Transport) {
 
     /** The account as it is now, or null when it no longer exists. */
     async find (userId: string, requestId: string): Promise<Account | null> {
-      const response = await transport({ method: 'GET', path: `/internal/users/${encodeURIComponent(userId)}`, requestId })
+      const response = await transport({
+        method: 'GET',
+        path: `/internal/users/${encodeURIComponent(userId)}`,
+        requestId
+      })
       expectStatus(response, 200, 404)
       return response.status === 200 ? response.body as Account : null
     }

@@ -14,14 +14,19 @@ export interface SigningKey {
  */
 export function loadSigningKey (pem: string): SigningKey {
   const privateKey = createPrivateKey(pem)
-  if (privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+  if (
+    privateKey.asymmetricKeyType !== 'ec' ||
+    privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1'
+  ) {
     throw new Error('SIGNING_KEY must be an EC P-256 key (ES256)')
   }
 
   const publicKey = createPublicKey(privateKey)
   const { crv, kty, x, y } = publicKey.export({ format: 'jwk' })
   // RFC 7638 §3.2: the required members, in lexicographic order, no spaces.
-  const thumbprint = createHash('sha256').update(JSON.stringify({ crv, kty, x, y })).digest('base64url')
+  const thumbprint = createHash('sha256')
+    .update(JSON.stringify({ crv, kty, x, y }))
+    .digest('base64url')
 
   return {
     kid: thumbprint,

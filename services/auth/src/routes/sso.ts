@@ -81,7 +81,12 @@ export async function ssoRoutes (app: FastifyInstance, opts: SsoOptions): Promis
    * asked for a cookie session gets it in an HttpOnly cookie instead, so no
    * page script ever holds it.
    */
-  function issueAccessToken (request: FastifyRequest, reply: FastifyReply, account: Account, amr: string[]) {
+  function issueAccessToken (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    account: Account,
+    amr: string[]
+  ) {
     const ttl = opts.accessTokenTtlSeconds
     const token = app.jwt.sign(
       { email: account.email, roles: account.roles, amr, token_use: ACCESS_TOKEN_USE },
@@ -100,18 +105,24 @@ export async function ssoRoutes (app: FastifyInstance, opts: SsoOptions): Promis
 
     let claims: ChallengeClaims
     try {
-      claims = app.jwt.verify<ChallengeClaims>(tempToken.slice(TEMP_PREFIX.length), { allowedAud: challengeAudience })
+      claims = app.jwt.verify<ChallengeClaims>(
+        tempToken.slice(TEMP_PREFIX.length),
+        { allowedAud: challengeAudience }
+      )
     } catch (error) {
       throw errors.invalid_temp_token({ cause: error })
     }
-    if (claims.token_use !== CHALLENGE_TOKEN_USE || typeof claims.cid !== 'string') throw errors.invalid_temp_token()
+    if (claims.token_use !== CHALLENGE_TOKEN_USE || typeof claims.cid !== 'string') {
+      throw errors.invalid_temp_token()
+    }
     return claims
   }
 
   app.post<{ Body: { email: string, password: string } }>('/api/sso/token', {
     schema: { body: tokenBody }
   }, async (request, reply) => {
-    const account = await opts.users.verifyCredentials(request.body.email, request.body.password, request.id)
+    const { email, password } = request.body
+    const account = await opts.users.verifyCredentials(email, password, request.id)
     if (!account) {
       request.log.info('sign-in refused: invalid credentials')
       throw errors.invalid_credentials()
@@ -129,7 +140,11 @@ export async function ssoRoutes (app: FastifyInstance, opts: SsoOptions): Promis
       { sub: account.id, aud: challengeAudience, expiresIn: decision.expires_in }
     )
     request.log.info({ user_id: account.id }, 'password accepted; 2fa challenge opened')
-    return { requires_2fa: true, temp_token: TEMP_PREFIX + challengeToken, expires_in: decision.expires_in }
+    return {
+      requires_2fa: true,
+      temp_token: TEMP_PREFIX + challengeToken,
+      expires_in: decision.expires_in
+    }
   })
 
   app.post<{ Body: ProofFields & { temp_token: string } }>('/api/sso/verify-2fa', {

@@ -23,7 +23,11 @@ export function createChallenges (deps: TwoFactorDeps, proofs: ProofChecker) {
 
       const challengeId = randomUUID()
       await state.openChallenge(challengeId, userId, settings.challengeTtlSeconds)
-      return { required: true as const, challenge_id: challengeId, expires_in: settings.challengeTtlSeconds }
+      return {
+        required: true as const,
+        challenge_id: challengeId,
+        expires_in: settings.challengeTtlSeconds
+      }
     },
 
     /**
@@ -31,11 +35,18 @@ export function createChallenges (deps: TwoFactorDeps, proofs: ProofChecker) {
      * before the code is looked at, so concurrent guesses cannot exceed the
      * budget; the challenge ends with the first success.
      */
-    async verifyChallenge (challengeId: string, userId: string, proof: Proof, log: DecisionLog): Promise<Verified> {
+    async verifyChallenge (
+      challengeId: string,
+      userId: string,
+      proof: Proof,
+      log: DecisionLog
+    ): Promise<Verified> {
       await proofs.assertNotLocked(userId)
 
       const reservation = await state.reserveChallengeAttempt(challengeId, max)
-      if (reservation.status === 'missing' || reservation.owner !== userId) throw errors.challenge_not_found()
+      if (reservation.status === 'missing' || reservation.owner !== userId) {
+        throw errors.challenge_not_found()
+      }
       if (reservation.status === 'exhausted') throw errors.too_many_attempts()
 
       const factor = await factors.get(userId)
@@ -46,10 +57,16 @@ export function createChallenges (deps: TwoFactorDeps, proofs: ProofChecker) {
       }
 
       const outcome = await proofs.checkProof(factor, proof, 'login', log)
-      if (!outcome.ok) throw errors.invalid_code({ extra: { attempts_remaining: max - reservation.attempt } })
+      if (!outcome.ok) {
+        throw errors.invalid_code({ extra: { attempts_remaining: max - reservation.attempt } })
+      }
 
       if (!await state.consumeChallenge(challengeId)) throw errors.challenge_not_found()
-      return { userId, method: outcome.method, recoveryCodesRemaining: outcome.recoveryCodesRemaining }
+      return {
+        userId,
+        method: outcome.method,
+        recoveryCodesRemaining: outcome.recoveryCodesRemaining
+      }
     }
   }
 }

@@ -10,7 +10,8 @@ import type { TwoFactorDeps } from './two-factor.js'
 /** A fresh set of recovery codes to show once, and their hashes to keep. */
 export function newRecoveryCodes (deps: TwoFactorDeps, userId: string) {
   const codes = generateRecoveryCodes()
-  const hashes = codes.map((code) => deps.hasher.hash(userId, normaliseRecoveryCode(code) as string))
+  const hashes = codes.map((code) =>
+    deps.hasher.hash(userId, normaliseRecoveryCode(code) as string))
   return { codes, hashes }
 }
 
@@ -31,7 +32,12 @@ export function createEnrollment (deps: TwoFactorDeps, proofs: ProofChecker) {
 
       const uri = otpauthUri(settings.issuer, account, secret)
       const svg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 })
-      return { secret: toBase32(secret), otpauth_url: uri, qr_svg: svg, expires_in: settings.enrollmentTtlSeconds }
+      return {
+        secret: toBase32(secret),
+        otpauth_url: uri,
+        qr_svg: svg,
+        expires_in: settings.enrollmentTtlSeconds
+      }
     },
 
     async confirmEnrollment (userId: string, code: string, log: DecisionLog) {
@@ -45,10 +51,19 @@ export function createEnrollment (deps: TwoFactorDeps, proofs: ProofChecker) {
         throw errors.too_many_attempts({ message: 'Too many wrong codes; start the setup again.' })
       }
 
-      const outcome = await proofs.checkTotp(pending.factorId, box.open(pending.secret, userId), code)
+      const outcome = await proofs.checkTotp(
+        pending.factorId,
+        box.open(pending.secret, userId),
+        code
+      )
       if (!outcome.ok) {
         const { reason } = outcome
-        events.emit('twofactor.verification.failed', { user_id: userId, method: 'totp', purpose: 'enable', reason })
+        events.emit('twofactor.verification.failed', {
+          user_id: userId,
+          method: 'totp',
+          purpose: 'enable',
+          reason
+        })
         log.info({ user_id: userId, reason }, '2fa enrollment code refused')
         const left = settings.enrollmentMaxAttempts - reservation.attempt
         throw errors.invalid_code({ extra: { attempts_remaining: left } })

@@ -15,7 +15,11 @@ export function createFactorChanges (deps: TwoFactorDeps, proofs: ProofChecker) 
     return factor
   }
 
-  function announceDisabled (factor: Factor, reason: 'user' | 'admin' | 'user_deleted', actorId: string | null) {
+  function announceDisabled (
+    factor: Factor,
+    reason: 'user' | 'admin' | 'user_deleted',
+    actorId: string | null
+  ) {
     events.emit('twofactor.disabled', {
       user_id: factor.userId,
       factor_id: factor.factorId,

@@ -51,14 +51,20 @@ export function createProofChecker (deps: TwoFactorDeps) {
     // Of requests racing with the same code, one wins the claim in Redis;
     // the removal from the factor then keeps it used for good.
     const claimed = await state.claimRecoveryCode(factor.factorId, hash, RECOVERY_CLAIM_TTL_SECONDS)
-    const consumed = claimed && await factors.consumeRecoveryHash(factor.userId, factor.factorId, hash)
+    const consumed = claimed &&
+      await factors.consumeRecoveryHash(factor.userId, factor.factorId, hash)
     if (!consumed) return { ok: false, method: 'recovery_code', reason: 'replayed' }
 
     const remaining = factor.recoveryHashes.length - 1
     return { ok: true, method: 'recovery_code', recoveryCodesRemaining: remaining }
   }
 
-  async function recordSuccess (userId: string, outcome: ProofOutcome, purpose: Purpose, log: DecisionLog) {
+  async function recordSuccess (
+    userId: string,
+    outcome: ProofOutcome,
+    purpose: Purpose,
+    log: DecisionLog
+  ) {
     await state.clearFailures(userId)
     const { method } = outcome
     events.emit('twofactor.verification.succeeded', { user_id: userId, method, purpose })
@@ -78,7 +84,10 @@ export function createProofChecker (deps: TwoFactorDeps) {
     const { method, reason } = outcome
     const count = await state.recordFailure(userId, settings.lockout)
     events.emit('twofactor.verification.failed', { user_id: userId, method, purpose, reason })
-    log.info({ user_id: userId, method, purpose, reason, failures: count.failures }, '2fa verification failed')
+    log.info(
+      { user_id: userId, method, purpose, reason, failures: count.failures },
+      '2fa verification failed'
+    )
 
     if (count.justLocked) {
       const until = new Date(deps.now() + settings.lockout.lockSeconds * 1000).toISOString()

@@ -14,7 +14,9 @@ export function generateRecoveryCodes (count = RECOVERY_CODE_COUNT): string[] {
   for (let i = 0; i < count; i++) {
     let raw = ''
     // randomInt draws without modulo bias.
-    for (let j = 0; j < CODE_LENGTH; j++) raw += RECOVERY_ALPHABET[randomInt(RECOVERY_ALPHABET.length)]
+    for (let j = 0; j < CODE_LENGTH; j++) {
+      raw += RECOVERY_ALPHABET[randomInt(RECOVERY_ALPHABET.length)]
+    }
     codes.push(formatRecoveryCode(raw))
   }
   return codes

@@ -27,12 +27,18 @@ export function parseKeyRing (value: string, currentKid: string): KeyRing | stri
     const colon = entry.indexOf(':')
     const kid = colon > 0 ? entry.slice(0, colon) : ''
     const key = Buffer.from(colon > 0 ? entry.slice(colon + 1) : '', 'base64')
-    if (!/^[A-Za-z0-9._-]{1,32}$/.test(kid)) problems.push('each key needs an id of 1-32 letters, digits, ".", "_" or "-"')
-    else if (key.length !== 32) problems.push(`key "${kid}" must be 32 bytes, base64-encoded`)
-    else keys.set(kid, key)
+    if (!/^[A-Za-z0-9._-]{1,32}$/.test(kid)) {
+      problems.push('each key needs an id of 1-32 letters, digits, ".", "_" or "-"')
+    } else if (key.length !== 32) {
+      problems.push(`key "${kid}" must be 32 bytes, base64-encoded`)
+    } else {
+      keys.set(kid, key)
+    }
   }
 
-  if (!keys.has(currentKid)) problems.push(`the current key id "${currentKid}" is not among the keys`)
+  if (!keys.has(currentKid)) {
+    problems.push(`the current key id "${currentKid}" is not among the keys`)
+  }
   return problems.length > 0 ? problems : { currentKid, keys }
 }
 
@@ -64,7 +70,11 @@ export class SecretBox {
   }
 
   open (sealed: SealedSecret, ownerId: string): Buffer {
-    const decipher = createDecipheriv('aes-256-gcm', this.key(sealed.kid), Buffer.from(sealed.iv, 'base64'))
+    const decipher = createDecipheriv(
+      'aes-256-gcm',
+      this.key(sealed.kid),
+      Buffer.from(sealed.iv, 'base64')
+    )
     decipher.setAAD(Buffer.from(ownerId, 'utf8'))
     decipher.setAuthTag(Buffer.from(sealed.tag, 'base64'))
     return Buffer.concat([decipher.update(Buffer.from(sealed.ct, 'base64')), decipher.final()])

@@ -57,7 +57,11 @@ export interface CodeOptions {
 }
 
 /** The code for the step that `epochSeconds` falls in, as a zero-padded string. */
-export async function codeAt (secret: Uint8Array, epochSeconds: number, options: CodeOptions = {}): Promise<string> {
+export async function codeAt (
+  secret: Uint8Array,
+  epochSeconds: number,
+  options: CodeOptions = {}
+): Promise<string> {
   return await generate({
     secret: new Uint8Array(secret),
     epoch: epochSeconds,

@@ -5,7 +5,12 @@ import type { TwoFactor } from '../domain/two-factor.js'
 export const CONSUMER = 'totp'
 
 /** The totp service listens for deleted users and removes their factor. */
-export async function subscribeConsumers (bus: EventBus, inbox: Inbox, twoFactor: TwoFactor, log: Logger): Promise<void> {
+export async function subscribeConsumers (
+  bus: EventBus,
+  inbox: Inbox,
+  twoFactor: TwoFactor,
+  log: Logger
+): Promise<void> {
   await bus.subscribe({
     consumer: CONSUMER,
     types: ['user.deleted'],

@@ -8,7 +8,10 @@ const userIdParams = {
 } as const
 
 /** Account recovery by an admin: 2FA off for a user who lost device and codes. */
-export async function adminRoutes (app: FastifyInstance, opts: { twoFactor: TwoFactor }): Promise<void> {
+export async function adminRoutes (
+  app: FastifyInstance,
+  opts: { twoFactor: TwoFactor }
+): Promise<void> {
   app.addHook('preHandler', app.requireAdmin)
 
   app.delete<{ Params: { id: string } }>('/api/admin/users/:id/2fa', {

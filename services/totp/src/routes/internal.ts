@@ -23,25 +23,35 @@ const verifyBody = {
  * What the auth service asks, over HTTP because the answer must be right
  * now: does this user need a second step, and is this code right.
  */
-export async function internalRoutes (app: FastifyInstance, opts: { twoFactor: TwoFactor }): Promise<void> {
+export async function internalRoutes (
+  app: FastifyInstance,
+  opts: { twoFactor: TwoFactor }
+): Promise<void> {
   const { twoFactor } = opts
 
-  app.post<{ Body: { user_id: string } }>('/internal/challenges', { schema: { body: openBody } }, async (request) => {
+  app.post<{ Body: { user_id: string } }>('/internal/challenges', {
+    schema: { body: openBody }
+  }, async (request) => {
     request.userId = request.body.user_id
     return await twoFactor.openChallenge(request.body.user_id)
   })
 
-  app.post<{ Body: ProofFields & { challenge_id: string, user_id: string } }>('/internal/challenges/verify', {
+  app.post<{
+    Body: ProofFields & { challenge_id: string, user_id: string }
+  }>('/internal/challenges/verify', {
     schema: { body: verifyBody }
   }, async (request) => {
     const { challenge_id: challengeId, user_id: userId } = request.body
     request.userId = userId
 
-    const verified = await twoFactor.verifyChallenge(challengeId, userId, proofFrom(request.body), request.log)
+    const proof = proofFrom(request.body)
+    const verified = await twoFactor.verifyChallenge(challengeId, userId, proof, request.log)
     return {
       user_id: verified.userId,
       method: verified.method,
-      recovery_codes_remaining: verified.method === 'recovery_code' ? verified.recoveryCodesRemaining : undefined
+      recovery_codes_remaining: verified.method === 'recovery_code'
+        ? verified.recoveryCodesRemaining
+        : undefined
     }
   })
 }

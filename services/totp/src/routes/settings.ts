@@ -28,7 +28,10 @@ const codeOnlyBody = {
 } as const
 
 /** The user's own 2FA settings: status, setup, confirm, turn off, new recovery codes. */
-export async function settingsRoutes (app: FastifyInstance, opts: { twoFactor: TwoFactor }): Promise<void> {
+export async function settingsRoutes (
+  app: FastifyInstance,
+  opts: { twoFactor: TwoFactor }
+): Promise<void> {
   const { twoFactor } = opts
   const principalOf = (request: { principal: { id: string, email: string } | null }) => {
     return request.principal as { id: string, email: string }
@@ -50,16 +53,26 @@ export async function settingsRoutes (app: FastifyInstance, opts: { twoFactor: T
   app.post<{ Body: { totp_code: string } }>('/api/2fa/enable', {
     schema: { body: codeOnlyBody, response: { 200: codesResponse } }
   }, async (request) => {
-    return await twoFactor.confirmEnrollment(principalOf(request).id, request.body.totp_code, request.log)
+    return await twoFactor.confirmEnrollment(
+      principalOf(request).id,
+      request.body.totp_code,
+      request.log
+    )
   })
 
-  app.post<{ Body: ProofFields }>('/api/2fa/disable', { schema: { body: proofBody } }, async (request) => {
+  app.post<{ Body: ProofFields }>('/api/2fa/disable', {
+    schema: { body: proofBody }
+  }, async (request) => {
     return await twoFactor.disable(principalOf(request).id, proofFrom(request.body), request.log)
   })
 
   app.post<{ Body: { totp_code: string } }>('/api/2fa/recovery-codes', {
     schema: { body: codeOnlyBody, response: { 200: codesResponse } }
   }, async (request) => {
-    return await twoFactor.regenerateRecoveryCodes(principalOf(request).id, request.body.totp_code, request.log)
+    return await twoFactor.regenerateRecoveryCodes(
+      principalOf(request).id,
+      request.body.totp_code,
+      request.log
+    )
   })
 }

@@ -30,7 +30,12 @@ export interface FactorStore {
   /** Replaces the whole set; false when the factor changed or is gone. */
   replaceRecoveryHashes: (userId: string, factorId: string, hashes: string[]) => Promise<boolean>
   /** Replaces the sealed secret if it is still `previous`; for key rotation. */
-  resealSecret: (userId: string, factorId: string, previous: SealedSecret, next: SealedSecret) => Promise<boolean>
+  resealSecret: (
+    userId: string,
+    factorId: string,
+    previous: SealedSecret,
+    next: SealedSecret
+  ) => Promise<boolean>
   /** Factors in user id order after `afterUserId`, `limit` at a time; for key rotation. */
   page: (afterUserId: string | null, limit: number) => Promise<Factor[]>
   close: () => Promise<void>
@@ -69,16 +74,27 @@ export class MemoryFactorStore implements FactorStore {
     return true
   }
 
-  async replaceRecoveryHashes (userId: string, factorId: string, hashes: string[]): Promise<boolean> {
+  async replaceRecoveryHashes (
+    userId: string,
+    factorId: string,
+    hashes: string[]
+  ): Promise<boolean> {
     const factor = this.current(userId, factorId)
     if (!factor) return false
     factor.recoveryHashes = [...hashes]
     return true
   }
 
-  async resealSecret (userId: string, factorId: string, previous: SealedSecret, next: SealedSecret): Promise<boolean> {
+  async resealSecret (
+    userId: string,
+    factorId: string,
+    previous: SealedSecret,
+    next: SealedSecret
+  ): Promise<boolean> {
     const factor = this.current(userId, factorId)
-    if (!factor || factor.secret.ct !== previous.ct || factor.secret.kid !== previous.kid) return false
+    if (!factor || factor.secret.ct !== previous.ct || factor.secret.kid !== previous.kid) {
+      return false
+    }
     factor.secret = { ...next }
     return true
   }

@@ -76,7 +76,11 @@ export class MongoFactorStore implements FactorStore {
     return result.modifiedCount === 1
   }
 
-  async replaceRecoveryHashes (userId: string, factorId: string, hashes: string[]): Promise<boolean> {
+  async replaceRecoveryHashes (
+    userId: string,
+    factorId: string,
+    hashes: string[]
+  ): Promise<boolean> {
     const result = await this.collection.updateOne(
       { _id: userId, factor_id: factorId },
       { $set: { recovery_hashes: hashes } }
@@ -84,7 +88,12 @@ export class MongoFactorStore implements FactorStore {
     return result.matchedCount === 1
   }
 
-  async resealSecret (userId: string, factorId: string, previous: SealedSecret, next: SealedSecret): Promise<boolean> {
+  async resealSecret (
+    userId: string,
+    factorId: string,
+    previous: SealedSecret,
+    next: SealedSecret
+  ): Promise<boolean> {
     const result = await this.collection.updateOne(
       { _id: userId, factor_id: factorId, 'secret.kid': previous.kid, 'secret.ct': previous.ct },
       { $set: { secret: next } }

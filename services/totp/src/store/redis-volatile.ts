@@ -1,5 +1,11 @@
 import type { Redis } from 'ioredis'
-import type { FailureCount, FailurePolicy, PendingEnrollment, Reservation, VolatileStore } from './volatile.js'
+import type {
+  FailureCount,
+  FailurePolicy,
+  PendingEnrollment,
+  Reservation,
+  VolatileStore
+} from './volatile.js'
 
 /*
  * Lua scripts, registered with defineCommand: ioredis sends EVALSHA and falls
@@ -43,7 +49,13 @@ return {failures, 0}
 interface ScriptedRedis extends Redis {
   twofaReserve: (key: string, max: number) => Promise<[number, string?]>
   twofaClaimStep: (key: string, step: number, ttl: number) => Promise<number>
-  twofaRecordFailure: (counter: string, lock: string, limit: number, window: number, lockSeconds: number) => Promise<[number, number]>
+  twofaRecordFailure: (
+    counter: string,
+    lock: string,
+    limit: number,
+    window: number,
+    lockSeconds: number
+  ) => Promise<[number, number]>
 }
 
 function toReservation (reply: [number, string?]): Reservation {
@@ -69,7 +81,10 @@ export class RedisVolatileStore implements VolatileStore {
 
   async openChallenge (challengeId: string, userId: string, ttlSeconds: number): Promise<void> {
     const key = `challenge:${challengeId}`
-    await this.redis.multi().hset(key, { owner: userId, attempts: 0 }).expire(key, ttlSeconds).exec()
+    await this.redis.multi()
+      .hset(key, { owner: userId, attempts: 0 })
+      .expire(key, ttlSeconds)
+      .exec()
   }
 
   async reserveChallengeAttempt (challengeId: string, max: number): Promise<Reservation> {
@@ -80,11 +95,20 @@ export class RedisVolatileStore implements VolatileStore {
     return (await this.redis.del(`challenge:${challengeId}`)) === 1
   }
 
-  async savePending (userId: string, pending: PendingEnrollment, ttlSeconds: number): Promise<void> {
+  async savePending (
+    userId: string,
+    pending: PendingEnrollment,
+    ttlSeconds: number
+  ): Promise<void> {
     const key = `enroll:{${userId}}`
     await this.redis.multi()
       .del(key)
-      .hset(key, { owner: userId, attempts: 0, factor_id: pending.factorId, secret: JSON.stringify(pending.secret) })
+      .hset(key, {
+        owner: userId,
+        attempts: 0,
+        factor_id: pending.factorId,
+        secret: JSON.stringify(pending.secret)
+      })
       .expire(key, ttlSeconds)
       .exec()
   }
@@ -108,7 +132,8 @@ export class RedisVolatileStore implements VolatileStore {
   }
 
   async claimRecoveryCode (factorId: string, hash: string, ttlSeconds: number): Promise<boolean> {
-    return (await this.redis.set(`recovery:${factorId}:${hash}`, '1', 'EX', ttlSeconds, 'NX')) === 'OK'
+    const key = `recovery:${factorId}:${hash}`
+    return (await this.redis.set(key, '1', 'EX', ttlSeconds, 'NX')) === 'OK'
   }
 
   async lockedForMs (userId: string): Promise<number> {
@@ -117,7 +142,11 @@ export class RedisVolatileStore implements VolatileStore {
 
   async recordFailure (userId: string, policy: FailurePolicy): Promise<FailureCount> {
     const [failures, justLocked] = await this.redis.twofaRecordFailure(
-      `fails:{${userId}}`, `lock:{${userId}}`, policy.limit, policy.windowSeconds, policy.lockSeconds
+      `fails:{${userId}}`,
+      `lock:{${userId}}`,
+      policy.limit,
+      policy.windowSeconds,
+      policy.lockSeconds
     )
     return { failures, justLocked: justLocked === 1 }
   }

@@ -104,7 +104,11 @@ export class MemoryVolatileStore implements VolatileStore {
     return this.delete(`challenge:${challengeId}`)
   }
 
-  async savePending (userId: string, pending: PendingEnrollment, ttlSeconds: number): Promise<void> {
+  async savePending (
+    userId: string,
+    pending: PendingEnrollment,
+    ttlSeconds: number
+  ): Promise<void> {
     this.set(`enroll:${userId}`, { owner: userId, attempts: 0, pending }, ttlSeconds)
   }
 

@@ -39,7 +39,12 @@ export function createUsers (deps: UsersDeps) {
   const now = deps.now ?? Date.now
   const passwords = new PasswordChecker()
 
-  async function create (email: string, password: string, name: string, roles: Role[]): Promise<User | null> {
+  async function create (
+    email: string,
+    password: string,
+    name: string,
+    roles: Role[]
+  ): Promise<User | null> {
     const user: User = {
       id: randomUUID(),
       email: email.trim(),
@@ -58,7 +63,12 @@ export function createUsers (deps: UsersDeps) {
   }
 
   return {
-    async register (email: string, password: string, name: string, log: DecisionLog): Promise<Profile> {
+    async register (
+      email: string,
+      password: string,
+      name: string,
+      log: DecisionLog
+    ): Promise<Profile> {
       if (!deps.registrationEnabled) throw errors.registration_closed()
 
       const user = await create(email, password, name, ['user'])
@@ -110,7 +120,11 @@ export function createUsers (deps: UsersDeps) {
     },
 
     /** Applies a 2FA change from an event; an older event than the last applied is ignored. */
-    async applyTwoFactorChange (userId: string, enabled: boolean, changedAt: Date): Promise<boolean> {
+    async applyTwoFactorChange (
+      userId: string,
+      enabled: boolean,
+      changedAt: Date
+    ): Promise<boolean> {
       return await store.setTwoFactor(userId, enabled, changedAt)
     }
   }

@@ -31,7 +31,10 @@ export async function adminRoutes (app: FastifyInstance, opts: { users: Users })
       response: {
         200: {
           type: 'object',
-          properties: { users: { type: 'array', items: profile }, next_offset: { type: ['integer', 'null'] } }
+          properties: {
+            users: { type: 'array', items: profile },
+            next_offset: { type: ['integer', 'null'] }
+          }
         }
       }
     }

@@ -7,7 +7,10 @@ interface InboxDocument {
   handled_at: Date
 }
 
-/** The consumer inbox in MongoDB: one document per handled event, keyed by consumer and event id. */
+/**
+ * The consumer inbox in MongoDB: one document per handled event, keyed by
+ * consumer and event id.
+ */
 export class MongoInbox implements Inbox {
   private readonly collection: Collection<InboxDocument>
 

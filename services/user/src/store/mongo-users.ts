@@ -1,6 +1,13 @@
 import type { Collection, Db } from 'mongodb'
 import { isDuplicateKeyError } from '@twofa/kit'
-import { emailKeyOf, type Role, type User, type UserPage, type UserQuery, type UserStore } from './users.js'
+import {
+  emailKeyOf,
+  type Role,
+  type User,
+  type UserPage,
+  type UserQuery,
+  type UserStore
+} from './users.js'
 
 interface UserDocument {
   _id: string
@@ -48,7 +55,10 @@ export class MongoUserStore implements UserStore {
     this.collection = db.collection<UserDocument>('users')
   }
 
-  static async open (db: Db, onClose: () => Promise<void> = async () => {}): Promise<MongoUserStore> {
+  static async open (
+    db: Db,
+    onClose: () => Promise<void> = async () => {}
+  ): Promise<MongoUserStore> {
     const store = new MongoUserStore(db, onClose)
     await store.collection.createIndex({ email_key: 1 }, { unique: true, name: 'email_key_unique' })
     return store
@@ -103,7 +113,10 @@ export class MongoUserStore implements UserStore {
 
   async setTwoFactor (id: string, enabled: boolean, changedAt: Date): Promise<boolean> {
     const result = await this.collection.updateOne(
-      { _id: id, $or: [{ two_factor_changed_at: null }, { two_factor_changed_at: { $lt: changedAt } }] },
+      {
+        _id: id,
+        $or: [{ two_factor_changed_at: null }, { two_factor_changed_at: { $lt: changedAt } }]
+      },
       { $set: { two_factor_enabled: enabled, two_factor_changed_at: changedAt } }
     )
     return result.modifiedCount === 1

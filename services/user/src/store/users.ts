@@ -73,7 +73,9 @@ export class MemoryUserStore implements UserStore {
     const matching = [...this.users.values()]
       .filter((user) => user.emailKey.startsWith(prefix))
       .sort((a, b) => a.emailKey < b.emailKey ? -1 : 1)
-    const users = matching.slice(query.offset, query.offset + query.limit).map((user) => structuredClone(user))
+    const users = matching
+      .slice(query.offset, query.offset + query.limit)
+      .map((user) => structuredClone(user))
     const next = query.offset + query.limit
     return { users, nextOffset: next < matching.length ? next : null }
   }
