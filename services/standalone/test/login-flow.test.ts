@@ -328,3 +328,39 @@ t.test('admin routes answer 403 to a user without the admin role', async (t) => 
   t.equal((await h.call('GET', '/api/admin/users', undefined, token)).status, 403)
   t.equal((await h.call('DELETE', '/api/admin/users/someone/2fa', undefined, token)).status, 403)
 })
+
+t.test('any string as the email on sign-in is a plain 401 or a sign-in, never a 5xx', async (t) => {
+  const h = await startHarness(t)
+  await register(h, 'pia@example.com')
+  for (const email of ['nobody', 'no body', 'a@@b', ' pia@example.com', '\u0000']) {
+    const answer = await login(h, email, 'wrong password')
+    t.equal(answer.status, 401, JSON.stringify(email))
+    t.equal(answer.body.error, 'invalid_credentials')
+  }
+  const padded = await login(h, ' PIA@example.com ')
+  t.equal(padded.status, 200, 'surrounding spaces and case are forgiven')
+})
+
+t.test('names and emails with control or direction-override characters ' +
+  'are refused at sign-up', async (t) => {
+  const h = await startHarness(t)
+  const cases = [
+    { email: 'a\u0000@example.com', password: PASSWORD, name: 'Nul' },
+    { email: 'ok@example.com', password: PASSWORD, name: 'evil\u202Etxt' },
+    { email: 'ok2@example.com', password: PASSWORD, name: '   ' },
+    { email: 'ok3@example.com', password: '        ', name: 'Blank Password' }
+  ]
+  for (const body of cases) {
+    const answer = await h.call('POST', '/api/users', body)
+    t.equal(answer.status, 400, JSON.stringify(body))
+  }
+})
+
+t.test('a password typed in another Unicode form still signs in', async (t) => {
+  const h = await startHarness(t)
+  const composed = 'caf\u00e9 au lait please'
+  await h.call('POST', '/api/users', { email: 'uni@example.com', password: composed, name: 'Uni' })
+  const decomposed = composed.normalize('NFD')
+  t.not(decomposed, composed)
+  t.equal((await login(h, 'uni@example.com', decomposed)).status, 200)
+})

@@ -506,3 +506,65 @@ t.test('the secret is stored encrypted, never as its base32 or raw bytes', async
   t.notMatch(stored, secret.toString('base64'))
   t.notMatch(stored, secret.toString('hex'))
 })
+
+t.test('a replayed code says it was already used, ' +
+  'so the person waits for the next one', async (t) => {
+  const { twoFactor, enroll, code, advance } = setup()
+  await enroll()
+  advance(30)
+  const used = await code()
+  const first = await twoFactor.openChallenge('u1')
+  const second = await twoFactor.openChallenge('u1')
+  if (!first.required || !second.required) throw new Error('challenges expected')
+
+  await twoFactor.verifyChallenge(first.challenge_id, 'u1', { totp_code: used }, quiet)
+  const replay = twoFactor.verifyChallenge(second.challenge_id, 'u1', { totp_code: used }, quiet)
+  await t.rejects(replay, {
+    code: 'invalid_code',
+    message: 'This code was already used; wait for the next one.',
+    extra: { reason: 'code_already_used', attempts_remaining: 4 }
+  })
+})
+
+t.test('different recovery codes used at once each count, ' +
+  'and the count left is exact', async (t) => {
+  const { twoFactor, enroll } = setup()
+  const codes = await enroll()
+
+  const open = async () => await twoFactor.openChallenge('u1')
+  const challenges = await Promise.all(codes.slice(0, 8).map(open))
+  const results = await Promise.all(challenges.map(async (c, i) => {
+    if (!c.required) throw new Error('challenge expected')
+    const proof = { recovery_code: codes[i] as string }
+    return await twoFactor.verifyChallenge(c.challenge_id, 'u1', proof, quiet)
+  }))
+  const remaining = results.map((r) => r.recoveryCodesRemaining).sort((a, b) => a - b)
+  t.same(remaining, [2, 3, 4, 5, 6, 7, 8, 9], 'each use saw the uses before it')
+  t.equal((await twoFactor.status('u1')).recovery_codes_remaining, 2)
+})
+
+t.test('of concurrent turn-offs with different recovery codes exactly one succeeds', async (t) => {
+  const { twoFactor, enroll, types } = setup()
+  const codes = await enroll()
+  const results = await Promise.allSettled(codes.slice(0, 4).map(async (code) =>
+    await twoFactor.disable('u1', { recovery_code: code }, quiet)))
+  t.equal(results.filter((r) => r.status === 'fulfilled').length, 1)
+  t.equal(types().filter((type) => type === 'twofactor.disabled').length, 1)
+})
+
+t.test('wrong codes sent at once cannot exceed the account budget', async (t) => {
+  const lockout = { limit: 20, windowSeconds: 3600, lockSeconds: 900 }
+  const { twoFactor, enroll, types } = setup({ lockout })
+  await enroll()
+  const open = async () => await twoFactor.openChallenge('u1')
+  const challenges = await Promise.all(Array.from({ length: 40 }, open))
+  const results = await Promise.allSettled(challenges.map(async (c) => {
+    if (!c.required) throw new Error('challenge expected')
+    return await twoFactor.verifyChallenge(c.challenge_id, 'u1', { totp_code: '000000' }, quiet)
+  }))
+  const codes = results.map((r) =>
+    r.status === 'rejected' ? (r.reason as { code: string }).code : 'ok')
+  t.equal(codes.filter((c) => c === 'invalid_code').length, 20, 'twenty wrong codes were checked')
+  t.equal(codes.filter((c) => c === 'account_locked').length, 20)
+  t.equal(types().filter((type) => type === 'twofactor.locked').length, 1)
+})

@@ -122,55 +122,80 @@ export function volatileStoreContract (t: Test, make: () => Promise<Subject>): v
     t.equal(wins.filter(Boolean).length, 1)
   })
 
-  t.test('a recovery code is claimed once, ' +
-    'by exactly one of twenty concurrent callers', async (t) => {
+  t.test('each attempt on an account takes a numbered place in its budget', async (t) => {
     const { store } = await make()
-    const wins = await Promise.all(Array.from({ length: 20 }, async () =>
-      await store.claimRecoveryCode('f', 'ab12', 600)))
-    t.equal(wins.filter(Boolean).length, 1)
-    t.notOk(
-      await store.claimRecoveryCode('f', 'ab12', 600),
-      'and never again while the claim lives'
-    )
-    t.ok(await store.claimRecoveryCode('f', 'cd34', 600), 'another code is another claim')
-  })
-
-  t.test('wrong codes are counted; the one that reaches the limit locks, once', async (t) => {
-    const { store } = await make()
-    const limitOfThree = { ...policy, limit: 3 }
-    for (let i = 1; i < 3; i++) {
-      t.same(await store.recordFailure('dave', limitOfThree), { failures: i, justLocked: false })
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      t.same(await store.reserveAccountAttempt('dave', policy), { status: 'reserved', attempt })
     }
     t.equal(await store.lockedForMs('dave'), 0)
-
-    t.same(await store.recordFailure('dave', limitOfThree), { failures: 3, justLocked: true })
-    const locked = await store.lockedForMs('dave')
-    t.ok(locked > 890_000 && locked <= 900_000, `locked for ${locked} ms`)
   })
 
-  t.test('thirty concurrent wrong codes against a limit of twenty ' +
-    'lock exactly once and never count past it', async (t) => {
+  t.test('the wrong code that spends the last attempt locks the account, once', async (t) => {
+    const { store } = await make()
+    const limitOfThree = { ...policy, limit: 3 }
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      await store.reserveAccountAttempt('dan', limitOfThree)
+    }
+
+    t.notOk(await store.recordFailure('dan', 2, limitOfThree), 'an earlier attempt does not lock')
+    t.ok(await store.recordFailure('dan', 3, limitOfThree), 'the last one locks')
+    t.notOk(await store.recordFailure('dan', 3, limitOfThree), 'and only once')
+
+    const locked = await store.lockedForMs('dan')
+    t.ok(locked > 890_000 && locked <= 900_000, `locked for ${locked} ms`)
+    const refused = await store.reserveAccountAttempt('dan', limitOfThree)
+    t.equal(refused.status, 'locked')
+  })
+
+  t.test('of thirty concurrent attempts on a budget of twenty ' +
+    'exactly twenty are let through', async (t) => {
     const { store } = await make()
     const results = await Promise.all(Array.from({ length: 30 }, async () =>
-      await store.recordFailure('erin', policy)))
-    t.equal(results.filter((r) => r.justLocked).length, 1)
-    t.ok(results.every((r) => r.failures <= policy.limit))
-    t.ok(await store.lockedForMs('erin') > 0)
+      await store.reserveAccountAttempt('erin', policy)))
+    const attempts = results.flatMap((r) => r.status === 'reserved' ? [r.attempt] : [])
+    t.same(attempts.sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i + 1))
+    t.equal(results.filter((r) => r.status === 'locked').length, 10)
   })
 
-  t.test('clearing failures starts the count again', async (t) => {
+  t.test('clearing failures gives the whole budget back and lifts a lock', async (t) => {
     const { store } = await make()
-    await store.recordFailure('fay', policy)
-    await store.recordFailure('fay', policy)
+    const limitOfOne = { ...policy, limit: 1 }
+    await store.reserveAccountAttempt('fay', limitOfOne)
+    await store.recordFailure('fay', 1, limitOfOne)
+    t.ok(await store.lockedForMs('fay') > 0)
+
     await store.clearFailures('fay')
-    t.same(await store.recordFailure('fay', policy), { failures: 1, justLocked: false })
+    t.equal(await store.lockedForMs('fay'), 0)
+    t.same(await store.reserveAccountAttempt('fay', limitOfOne), { status: 'reserved', attempt: 1 })
   })
 
   t.test('a lock ends by itself', async (t) => {
     const { store, pass } = await make()
-    await store.recordFailure('gus', { limit: 1, windowSeconds: 60, lockSeconds: 1 })
+    const short = { limit: 1, windowSeconds: 60, lockSeconds: 1 }
+    await store.reserveAccountAttempt('gus', short)
+    await store.recordFailure('gus', 1, short)
     t.ok(await store.lockedForMs('gus') > 0)
     await pass(1200)
     t.equal(await store.lockedForMs('gus'), 0)
+  })
+
+  t.test('a lease is held by one caller at a time and freed by its holder only', async (t) => {
+    const { store } = await make()
+    const take = async () => await store.acquireLease('hal', 5000)
+    const tokens = await Promise.all(Array.from({ length: 20 }, take))
+    const holders = tokens.filter((token): token is string => token !== null)
+    t.equal(holders.length, 1)
+
+    await store.releaseLease('hal', 'not-the-token')
+    t.equal(await store.acquireLease('hal', 5000), null, 'a stranger cannot free it')
+    await store.releaseLease('hal', holders[0] as string)
+    t.ok(await store.acquireLease('hal', 5000), 'free again after its holder releases it')
+  })
+
+  t.test('a lease whose holder vanished expires', async (t) => {
+    const { store, pass } = await make()
+    t.ok(await store.acquireLease('ivy', 300))
+    await pass(400)
+    t.ok(await store.acquireLease('ivy', 300))
   })
 }

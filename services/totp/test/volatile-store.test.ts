@@ -42,9 +42,11 @@ t.test('Redis', async (t) => {
     await store.savePending('u', pending, 600)
     await store.reservePendingAttempt('u', 5)
     await store.claimStep('f', 1, 120)
-    await store.claimRecoveryCode('f', 'ab12', 600)
-    await store.recordFailure('u', { limit: 2, windowSeconds: 60, lockSeconds: 60 })
-    await store.recordFailure('v', { limit: 5, windowSeconds: 60, lockSeconds: 60 })
+    const short = { limit: 1, windowSeconds: 60, lockSeconds: 60 }
+    await store.reserveAccountAttempt('u', short)
+    await store.recordFailure('u', 1, short)
+    await store.reserveAccountAttempt('v', short)
+    await store.acquireLease('w', 5000)
 
     const keys = await admin.keys(`${prefix}ttl:*`)
     t.ok(keys.length >= 5, `${keys.length} keys written`)
@@ -64,9 +66,8 @@ t.test('Redis', async (t) => {
       { status: 'reserved', owner: 'u', attempt: 2 }
     )
     t.ok(await store.claimStep('f', 7, 120))
-    t.same(
-      await store.recordFailure('u', { limit: 9, windowSeconds: 60, lockSeconds: 60 }),
-      { failures: 1, justLocked: false }
-    )
+    const policy = { limit: 9, windowSeconds: 60, lockSeconds: 60 }
+    t.same(await store.reserveAccountAttempt('u', policy), { status: 'reserved', attempt: 1 })
+    t.notOk(await store.recordFailure('u', 1, policy))
   })
 })

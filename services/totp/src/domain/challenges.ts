@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { DecisionLog, Proof } from '@twofa/kit'
 import { errors } from '../errors.js'
-import type { Method, ProofChecker } from './proofs.js'
+import { refusal, type Method, type ProofChecker } from './proofs.js'
 import type { TwoFactorDeps } from './two-factor.js'
 
 export interface Verified {
@@ -57,9 +57,7 @@ export function createChallenges (deps: TwoFactorDeps, proofs: ProofChecker) {
       }
 
       const outcome = await proofs.checkProof(factor, proof, 'login', log)
-      if (!outcome.ok) {
-        throw errors.invalid_code({ extra: { attempts_remaining: max - reservation.attempt } })
-      }
+      if (!outcome.ok) throw refusal(outcome, { attempts_remaining: max - reservation.attempt })
 
       if (!await state.consumeChallenge(challengeId)) throw errors.challenge_not_found()
       return {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import QRCode from 'qrcode'
 import type { DecisionLog } from '@twofa/kit'
 import { errors } from '../errors.js'
-import type { ProofChecker } from './proofs.js'
+import { refusal, type ProofChecker } from './proofs.js'
 import { generateRecoveryCodes, normaliseRecoveryCode } from './recovery-codes.js'
 import { generateSecret, otpauthUri, toBase32 } from './totp-codes.js'
 import type { TwoFactorDeps } from './two-factor.js'
@@ -66,7 +66,7 @@ export function createEnrollment (deps: TwoFactorDeps, proofs: ProofChecker) {
         })
         log.info({ user_id: userId, reason }, '2fa enrollment code refused')
         const left = settings.enrollmentMaxAttempts - reservation.attempt
-        throw errors.invalid_code({ extra: { attempts_remaining: left } })
+        throw refusal(outcome, { attempts_remaining: left })
       }
 
       const { codes, hashes } = newRecoveryCodes(deps, userId)

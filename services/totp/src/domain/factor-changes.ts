@@ -2,7 +2,8 @@ import type { DecisionLog, Proof } from '@twofa/kit'
 import { errors } from '../errors.js'
 import type { Factor } from '../store/factors.js'
 import { newRecoveryCodes } from './enrollment.js'
-import type { ProofChecker } from './proofs.js'
+import { withLease } from './lease.js'
+import { refusal, type ProofChecker } from './proofs.js'
 import type { TwoFactorDeps } from './two-factor.js'
 
 /** What changes a confirmed factor: the user's own settings, an admin, a deleted account. */
@@ -13,6 +14,19 @@ export function createFactorChanges (deps: TwoFactorDeps, proofs: ProofChecker) 
     const factor = await factors.get(userId)
     if (!factor) throw errors.not_enabled()
     return factor
+  }
+
+  /**
+   * Removes the factor under the account's lease, only if it is still the
+   * one `expected` names (any factor when none is named): of concurrent
+   * removals exactly one gets it.
+   */
+  async function removeFactor (userId: string, expected?: Factor): Promise<Factor | null> {
+    return await withLease(state, userId, async () => {
+      const current = await factors.get(userId)
+      if (!current || (expected && current.factorId !== expected.factorId)) return null
+      return await factors.remove(userId)
+    })
   }
 
   function announceDisabled (
@@ -41,12 +55,11 @@ export function createFactorChanges (deps: TwoFactorDeps, proofs: ProofChecker) 
     /** Turns 2FA off from the user's own settings, with a current code or a recovery code. */
     async disable (userId: string, proof: Proof, log: DecisionLog) {
       const factor = await requireFactor(userId)
-      await proofs.assertNotLocked(userId)
 
       const outcome = await proofs.checkProof(factor, proof, 'disable', log)
-      if (!outcome.ok) throw errors.invalid_code()
+      if (!outcome.ok) throw refusal(outcome)
 
-      await factors.remove(userId)
+      if (!await removeFactor(userId, factor)) throw errors.not_enabled()
       announceDisabled(factor, 'user', userId)
       log.info({ user_id: userId }, '2fa disabled by the user')
       return { enabled: false as const }
@@ -55,13 +68,13 @@ export function createFactorChanges (deps: TwoFactorDeps, proofs: ProofChecker) 
     /** Issues a fresh set of recovery codes; the old set stops working at once. */
     async regenerateRecoveryCodes (userId: string, totpCode: string, log: DecisionLog) {
       const factor = await requireFactor(userId)
-      await proofs.assertNotLocked(userId)
 
       const outcome = await proofs.checkProof(factor, { totp_code: totpCode }, 'regenerate', log)
-      if (!outcome.ok) throw errors.invalid_code()
+      if (!outcome.ok) throw refusal(outcome)
 
       const { codes, hashes } = newRecoveryCodes(deps, userId)
-      const replaced = await factors.replaceRecoveryHashes(userId, factor.factorId, hashes)
+      const replaced = await withLease(state, userId, async () =>
+        await factors.replaceRecoveryHashes(userId, factor.factorId, hashes))
       if (!replaced) throw errors.not_enabled()
 
       events.emit('twofactor.recovery_codes.regenerated', { user_id: userId, count: codes.length })
@@ -71,7 +84,7 @@ export function createFactorChanges (deps: TwoFactorDeps, proofs: ProofChecker) 
 
     /** An admin turns 2FA off for someone who lost both device and codes; it also lifts a lock. */
     async adminDisable (userId: string, adminId: string, log: DecisionLog) {
-      const factor = await factors.remove(userId)
+      const factor = await removeFactor(userId)
       await state.dropPending(userId)
       if (!factor) throw errors.not_enabled()
 
@@ -83,7 +96,7 @@ export function createFactorChanges (deps: TwoFactorDeps, proofs: ProofChecker) 
 
     /** Removes everything 2FA held for a deleted user; safe to repeat. */
     async removeForDeletedUser (userId: string, log: DecisionLog) {
-      const factor = await factors.remove(userId)
+      const factor = await removeFactor(userId)
       await state.dropPending(userId)
       if (!factor) return
 

@@ -1,6 +1,7 @@
 import type { DecisionLog, Proof } from '@twofa/kit'
 import { errors } from '../errors.js'
 import type { Factor } from '../store/factors.js'
+import { withLease } from './lease.js'
 import { normaliseRecoveryCode } from './recovery-codes.js'
 import { matchTimeStep, TOTP_PERIOD_SECONDS } from './totp-codes.js'
 import type { TwoFactorDeps } from './two-factor.js'
@@ -8,24 +9,35 @@ import type { TwoFactorDeps } from './two-factor.js'
 export type Method = 'totp' | 'recovery_code'
 export type Purpose = 'login' | 'enable' | 'disable' | 'regenerate'
 
-/**
- * How long a recovery code's claim outlives its use. The factor no longer
- * lists a used code, so the claim only has to cover the moments in which
- * concurrent requests can still see it there.
- */
-const RECOVERY_CLAIM_TTL_SECONDS = 24 * 3600
-
 export type ProofOutcome =
   | { ok: true, method: Method, recoveryCodesRemaining: number }
   | { ok: false, method: Method, reason: 'invalid_code' | 'replayed' }
 
 /**
+ * The error for a refused proof. A code that was right but already used
+ * says so, so the person waits for the next one instead of retyping it.
+ */
+export function refusal (
+  outcome: Extract<ProofOutcome, { ok: false }>,
+  extra: Record<string, unknown> = {}
+) {
+  if (outcome.reason === 'replayed' && outcome.method === 'totp') {
+    return errors.invalid_code({
+      message: 'This code was already used; wait for the next one.',
+      extra: { ...extra, reason: 'code_already_used' }
+    })
+  }
+  return errors.invalid_code({ extra })
+}
+
+/**
  * Checking a second factor: the TOTP code with its replay guard, the
- * recovery code with its single use, and the account-wide count of wrong
+ * recovery code with its single use, and the account-wide budget of wrong
  * codes that locks the second step.
  */
 export function createProofChecker (deps: TwoFactorDeps) {
   const { factors, state, box, hasher, events, settings } = deps
+  const policy = settings.lockout
 
   // A code stays acceptable for (2 * window + 1) steps; remembering the last
   // accepted step a little longer than that is enough to refuse every replay.
@@ -43,20 +55,22 @@ export function createProofChecker (deps: TwoFactorDeps) {
     return { ok: true, method: 'totp', recoveryCodesRemaining: -1 }
   }
 
+  /** Uses a recovery code: read, match and remove under the account's lease. */
   async function checkRecoveryCode (factor: Factor, input: string): Promise<ProofOutcome> {
     const code = normaliseRecoveryCode(input)
-    const hash = code === null ? null : hasher.findMatch(factor.userId, code, factor.recoveryHashes)
-    if (hash === null) return { ok: false, method: 'recovery_code', reason: 'invalid_code' }
+    if (code === null) return { ok: false, method: 'recovery_code', reason: 'invalid_code' }
 
-    // Of requests racing with the same code, one wins the claim in Redis;
-    // the removal from the factor then keeps it used for good.
-    const claimed = await state.claimRecoveryCode(factor.factorId, hash, RECOVERY_CLAIM_TTL_SECONDS)
-    const consumed = claimed &&
-      await factors.consumeRecoveryHash(factor.userId, factor.factorId, hash)
-    if (!consumed) return { ok: false, method: 'recovery_code', reason: 'replayed' }
+    return await withLease(state, factor.userId, async () => {
+      const current = await factors.get(factor.userId)
+      const stored = current?.factorId === factor.factorId ? current.recoveryHashes : []
+      const hash = hasher.findMatch(factor.userId, code, stored)
+      if (hash === null) return { ok: false, method: 'recovery_code', reason: 'invalid_code' }
 
-    const remaining = factor.recoveryHashes.length - 1
-    return { ok: true, method: 'recovery_code', recoveryCodesRemaining: remaining }
+      const consumed = await factors.consumeRecoveryHash(factor.userId, factor.factorId, hash)
+      if (!consumed) return { ok: false, method: 'recovery_code', reason: 'replayed' }
+
+      return { ok: true, method: 'recovery_code', recoveryCodesRemaining: stored.length - 1 }
+    })
   }
 
   async function recordSuccess (
@@ -77,20 +91,19 @@ export function createProofChecker (deps: TwoFactorDeps) {
 
   async function recordFailure (
     userId: string,
+    attempt: number,
     outcome: Extract<ProofOutcome, { ok: false }>,
     purpose: Purpose,
     log: DecisionLog
   ) {
     const { method, reason } = outcome
-    const count = await state.recordFailure(userId, settings.lockout)
+    const justLocked = await state.recordFailure(userId, attempt, policy)
     events.emit('twofactor.verification.failed', { user_id: userId, method, purpose, reason })
-    log.info(
-      { user_id: userId, method, purpose, reason, failures: count.failures },
-      '2fa verification failed'
-    )
+    const fields = { user_id: userId, method, purpose, reason, failures: attempt }
+    log.info(fields, '2fa verification failed')
 
-    if (count.justLocked) {
-      const until = new Date(deps.now() + settings.lockout.lockSeconds * 1000).toISOString()
+    if (justLocked) {
+      const until = new Date(deps.now() + policy.lockSeconds * 1000).toISOString()
       events.emit('twofactor.locked', { user_id: userId, until })
       log.warn({ user_id: userId, until }, '2fa locked for this account after too many wrong codes')
     }
@@ -99,24 +112,32 @@ export function createProofChecker (deps: TwoFactorDeps) {
   return {
     checkTotp,
 
-    /** Refuses the second step while the account is locked. */
+    /** Refuses the second step while the account is locked, without spending anything. */
     async assertNotLocked (userId: string): Promise<void> {
       const ms = await state.lockedForMs(userId)
       if (ms > 0) throw errors.account_locked({ extra: { retry_after: Math.ceil(ms / 1000) } })
     },
 
     /**
-     * Checks a proof against a confirmed factor and keeps the account-wide
-     * count of wrong codes: a success resets it, the failure that reaches the
-     * limit locks the second step for every challenge and replica.
+     * Checks a proof against a confirmed factor. The attempt is taken from
+     * the account's budget before the code is looked at, so concurrent
+     * guesses cannot exceed it; a success gives the budget back, and the
+     * wrong code that spends its last attempt locks the second step for
+     * every challenge and replica.
      */
     async checkProof (factor: Factor, proof: Proof, purpose: Purpose, log: DecisionLog) {
+      const reserved = await state.reserveAccountAttempt(factor.userId, policy)
+      if (reserved.status === 'locked') {
+        const retryAfter = Math.ceil(reserved.retryAfterMs / 1000)
+        throw errors.account_locked({ extra: { retry_after: retryAfter } })
+      }
+
       const outcome = proof.totp_code !== undefined
         ? await checkTotp(factor.factorId, box.open(factor.secret, factor.userId), proof.totp_code)
         : await checkRecoveryCode(factor, proof.recovery_code)
 
       if (outcome.ok) await recordSuccess(factor.userId, outcome, purpose, log)
-      else await recordFailure(factor.userId, outcome, purpose, log)
+      else await recordFailure(factor.userId, reserved.attempt, outcome, purpose, log)
       return outcome
     }
   }

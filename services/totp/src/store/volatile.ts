@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { SealedSecret } from '../domain/secret-box.js'
 
 /** The outcome of taking one attempt from a bounded budget (a challenge or an enrollment). */
@@ -20,11 +21,14 @@ export interface FailurePolicy {
   lockSeconds: number
 }
 
-export interface FailureCount {
-  failures: number
-  /** True for the one failure that reached the limit and set the lock. */
-  justLocked: boolean
-}
+/**
+ * The outcome of taking one attempt from the account's budget of wrong
+ * codes. Attempts are counted before the code is checked, so concurrent
+ * guesses cannot exceed the budget; a success gives the budget back.
+ */
+export type AccountAttempt =
+  | { status: 'reserved', attempt: number }
+  | { status: 'locked', retryAfterMs: number }
 
 /**
  * The short-lived state of the 2FA service: login challenges, pending
@@ -53,18 +57,25 @@ export interface VolatileStore {
    */
   claimStep: (factorId: string, step: number, ttlSeconds: number) => Promise<boolean>
 
+  /** Takes one attempt from the account's budget, or reports the account locked. */
+  reserveAccountAttempt: (userId: string, policy: FailurePolicy) => Promise<AccountAttempt>
   /**
-   * Claims one recovery code (by its hash) for one use: true for exactly one
-   * of any number of concurrent callers. The durable store removes the code
-   * afterwards; this claim makes the single use hold even where that store's
-   * updates are not atomic.
+   * Records that a reserved attempt was a wrong code. The one that used the
+   * last of the budget locks the account's second step: true for that one.
    */
-  claimRecoveryCode: (factorId: string, hash: string, ttlSeconds: number) => Promise<boolean>
-
+  recordFailure: (userId: string, attempt: number, policy: FailurePolicy) => Promise<boolean>
+  /** A success, or an admin: the budget is whole again and any lock is lifted. */
+  clearFailures: (userId: string) => Promise<void>
   /** Milliseconds until the account's second step unlocks; 0 when it is not locked. */
   lockedForMs: (userId: string) => Promise<number>
-  recordFailure: (userId: string, policy: FailurePolicy) => Promise<FailureCount>
-  clearFailures: (userId: string) => Promise<void>
+
+  /**
+   * A short lease on one account's factor, so its read-check-write sequences
+   * run one at a time on every replica. Resolves to a token to release with,
+   * or null when someone else holds it.
+   */
+  acquireLease: (userId: string, ttlMs: number) => Promise<string | null>
+  releaseLease: (userId: string, token: string) => Promise<void>
 
   ping: () => Promise<void>
   close: () => Promise<void>
@@ -131,33 +142,42 @@ export class MemoryVolatileStore implements VolatileStore {
     return true
   }
 
-  async claimRecoveryCode (factorId: string, hash: string, ttlSeconds: number): Promise<boolean> {
-    const key = `recovery:${factorId}:${hash}`
-    if (this.live(key)) return false
-    this.set(key, true, ttlSeconds)
-    return true
-  }
-
   async lockedForMs (userId: string): Promise<number> {
     const entry = this.live(`lock:${userId}`)
     return entry ? entry.expiresAt - this.now() : 0
   }
 
-  async recordFailure (userId: string, policy: FailurePolicy): Promise<FailureCount> {
-    const failures = (this.get<number>(`fails:${userId}`) ?? 0) + 1
+  async reserveAccountAttempt (userId: string, policy: FailurePolicy): Promise<AccountAttempt> {
+    const locked = await this.lockedForMs(userId)
+    if (locked > 0) return { status: 'locked', retryAfterMs: locked }
 
-    if (failures >= policy.limit) {
-      this.delete(`fails:${userId}`)
-      this.set(`lock:${userId}`, true, policy.lockSeconds)
-      return { failures, justLocked: true }
-    }
+    const attempt = (this.get<number>(`fails:${userId}`) ?? 0) + 1
+    this.set(`fails:${userId}`, attempt, policy.windowSeconds)
+    if (attempt > policy.limit) return { status: 'locked', retryAfterMs: policy.lockSeconds * 1000 }
+    return { status: 'reserved', attempt }
+  }
 
-    this.set(`fails:${userId}`, failures, policy.windowSeconds)
-    return { failures, justLocked: false }
+  async recordFailure (userId: string, attempt: number, policy: FailurePolicy): Promise<boolean> {
+    if (attempt < policy.limit || this.live(`lock:${userId}`)) return false
+    this.set(`lock:${userId}`, true, policy.lockSeconds)
+    this.delete(`fails:${userId}`)
+    return true
   }
 
   async clearFailures (userId: string): Promise<void> {
     this.delete(`fails:${userId}`)
+    this.delete(`lock:${userId}`)
+  }
+
+  async acquireLease (userId: string, ttlMs: number): Promise<string | null> {
+    if (this.live(`lease:${userId}`)) return null
+    const token = randomUUID()
+    this.set(`lease:${userId}`, token, ttlMs / 1000)
+    return token
+  }
+
+  async releaseLease (userId: string, token: string): Promise<void> {
+    if (this.get<string>(`lease:${userId}`) === token) this.delete(`lease:${userId}`)
   }
 
   async ping (): Promise<void> {}

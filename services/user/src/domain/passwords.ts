@@ -8,13 +8,21 @@ import { hash, verify } from '@node-rs/argon2'
 // verbatimModuleSyntax.
 const PARAMS = { algorithm: 2 as const, memoryCost: 19_456, timeCost: 2, parallelism: 1 }
 
+/**
+ * The same password typed on two keyboards can arrive as different code
+ * points ("é" composed or not); NIST SP 800-63B asks for NFKC before hashing.
+ */
+function normalise (password: string): string {
+  return password.normalize('NFKC')
+}
+
 export async function hashPassword (password: string): Promise<string> {
-  return await hash(password, PARAMS)
+  return await hash(normalise(password), PARAMS)
 }
 
 export async function verifyPassword (passwordHash: string, password: string): Promise<boolean> {
   try {
-    return await verify(passwordHash, password)
+    return await verify(passwordHash, normalise(password))
   } catch {
     // A malformed stored hash verifies nothing.
     return false

@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import type { Users } from '../domain/users.js'
 import { errors } from '../errors.js'
-import { email, idParams, password, profile } from './schemas.js'
+import { idParams, lookupEmail, password, profile } from './schemas.js'
 
 const credentialsBody = {
   type: 'object',
   additionalProperties: false,
   required: ['email', 'password'],
-  properties: { email, password }
+  properties: { email: lookupEmail, password }
 } as const
 
 /** What the auth service asks the user service over HTTP: is this password right. */

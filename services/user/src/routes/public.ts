@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { Users } from '../domain/users.js'
-import { email, profile } from './schemas.js'
+import { displayName, email, newPassword, profile } from './schemas.js'
 
 const registerBody = {
   type: 'object',
@@ -9,8 +9,8 @@ const registerBody = {
   properties: {
     email,
     // NIST SP 800-63B: at least 8 characters; the cap keeps hashing bounded.
-    password: { type: 'string', minLength: 8, maxLength: 128 },
-    name: { type: 'string', minLength: 1, maxLength: 100, pattern: '\\S' }
+    password: newPassword,
+    name: displayName
   }
 } as const
 

@@ -1,10 +1,28 @@
+/** Control characters (C0, DEL) and bidirectional overrides: never in what people see. */
+const INVISIBLE = '\\x00-\\x1f\\x7f\\u202a-\\u202e\\u2066-\\u2069'
+
+/** An address to sign up with: something@something, nothing invisible in it. */
 export const email = {
   type: 'string',
   minLength: 3,
   maxLength: 254,
-  pattern: '^[^\\s@]+@[^\\s@]+$'
+  pattern: '^[^\\s@\\x00-\\x1f\\x7f]+@[^\\s@\\x00-\\x1f\\x7f]+$'
 } as const
+
+/** Any string can be looked up: a malformed address is simply unknown. */
+export const lookupEmail = { type: 'string', minLength: 1, maxLength: 254 } as const
+
 export const password = { type: 'string', minLength: 1, maxLength: 128 } as const
+
+/** NIST SP 800-63B: at least 8 characters, any characters, not all blank. */
+export const newPassword = { type: 'string', minLength: 8, maxLength: 128, pattern: '\\S' } as const
+
+export const displayName = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 100,
+  pattern: `^[^${INVISIBLE}]*[^\\s${INVISIBLE}][^${INVISIBLE}]*$`
+} as const
 export const userId = {
   type: 'string',
   minLength: 1,

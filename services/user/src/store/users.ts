@@ -43,7 +43,7 @@ export interface UserStore {
 }
 
 export function emailKeyOf (email: string): string {
-  return email.trim().toLowerCase()
+  return email.normalize('NFKC').trim().toLowerCase()
 }
 
 /** The in-memory user store, for the one-process quick start. */
