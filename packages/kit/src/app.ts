@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { Duplex } from 'node:stream'
 import Fastify, {
   LogController,
   type FastifyError,
@@ -22,6 +23,15 @@ export interface AppOptions {
   bodyLimit?: number
   /** Trust X-Forwarded-* from a gateway in front (fastify's trustProxy). */
   trustProxy?: boolean | string
+}
+
+/**
+ * fastify's trustProxy from a setting: unset trusts no proxy, "true" any,
+ * anything else names proxies (addresses, CIDR ranges, "loopback").
+ */
+export function trustProxyFrom (setting: string | undefined): boolean | string {
+  if (setting === undefined || setting === '' || setting === 'false') return false
+  return setting === 'true' ? true : setting
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
@@ -52,7 +62,13 @@ export function createApp (options: AppOptions): FastifyInstance {
     bodyLimit: options.bodyLimit ?? 16 * 1024,
     trustProxy: options.trustProxy ?? false,
     return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } }
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    frameworkErrors: (error, _request, reply) => {
+      const message = 'The request URL or headers are not valid.'
+      const answer = reply as unknown as FastifyReply
+      answer.code(error.statusCode ?? 400).send({ error: 'invalid_request', message })
+    },
+    clientErrorHandler: answerClientError
   }) as unknown as FastifyInstance
 
   // Bodies are JSON only. fastify also parses text/plain by default, which a
@@ -62,6 +78,9 @@ export function createApp (options: AppOptions): FastifyInstance {
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
+    // Answers carry tokens, secrets and recovery codes: no cache keeps them.
+    // A route that may be cached (the JWKS) says so itself.
+    reply.header('cache-control', 'no-store')
   })
 
   app.addHook('onResponse', async (request, reply) => {
@@ -74,6 +93,21 @@ export function createApp (options: AppOptions): FastifyInstance {
   })
 
   return app
+}
+
+/**
+ * Requests node's HTTP parser refuses before fastify sees them (headers too
+ * large, malformed request lines) still get a JSON `{error, message}`.
+ */
+function answerClientError (error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) return
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW'
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'
+  const body = JSON.stringify(tooLarge
+    ? { error: 'headers_too_large', message: 'The request headers are too large.' }
+    : { error: 'invalid_request', message: 'The request could not be read.' })
+  socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json\r\n` +
+    `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
 }
 
 function logRequest (request: FastifyRequest, reply: FastifyReply): void {

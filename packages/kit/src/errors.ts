@@ -58,6 +58,11 @@ export const commonErrors = defineErrors({
   invalid_request: { status: 400, message: 'The request is not valid.' },
   unauthorized: { status: 401, message: 'A valid access token is required.' },
   forbidden: { status: 403, message: 'You are not allowed to do this.' },
+  second_factor_required: {
+    status: 403,
+    message: 'Admin actions need a sign-in with two-factor authentication: ' +
+      'turn 2FA on, then sign in again.'
+  },
   csrf_failed: {
     status: 403,
     message: 'The request lacks a valid CSRF token; reload the page and try again.'

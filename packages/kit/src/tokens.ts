@@ -116,6 +116,8 @@ export interface AccessTokenOptions {
   resolveKey: KeyResolver
   issuer: string
   audience: string
+  /** Admin routes refuse a token whose sign-in did not include a second factor. */
+  adminNeedsSecondFactor?: boolean
 }
 
 /**
@@ -164,6 +166,9 @@ export async function registerAccessTokens (
     request.principal = await principalFrom(request)
     request.userId = request.principal.id
     if (!request.principal.roles.includes('admin')) throw commonErrors.forbidden()
+    if (options.adminNeedsSecondFactor && !request.principal.amr.includes('otp')) {
+      throw commonErrors.second_factor_required()
+    }
   })
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { loadConfig, logLevel, nodeEnv, port, positiveInt } from '@twofa/kit'
+import { backingUrl, loadConfig, logLevel, nodeEnv, port, positiveInt } from '@twofa/kit'
 
 const schema = z.object({
   NODE_ENV: nodeEnv,
@@ -19,7 +19,18 @@ const schema = z.object({
     .refine((value) => value.includes('PRIVATE KEY'), 'must be a PEM private key'),
   TOKEN_ISSUER: z.string().default('twofa'),
   TOKEN_AUDIENCE: z.string().default('twofa'),
-  ACCESS_TOKEN_TTL_SECONDS: positiveInt(900)
+  ACCESS_TOKEN_TTL_SECONDS: positiveInt(900),
+
+  /** Where sign-in throttling counts live, shared by every replica. */
+  REDIS_URL: backingUrl('REDIS_URL', ['redis:', 'rediss:']),
+  REDIS_PREFIX: z.string().default('twofa:'),
+  SIGNIN_FAILURE_LIMIT: positiveInt(10),
+  SIGNIN_WINDOW_SECONDS: positiveInt(900),
+  SIGNIN_LOCK_SECONDS: positiveInt(900),
+  /** Sign-in requests per client address per minute; 0 turns the limit off. */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(120),
+  /** fastify's trustProxy: which proxies may set X-Forwarded-For (e.g. loopback). */
+  TRUST_PROXY: z.string().optional()
 })
 
 export type AuthConfig = Readonly<z.infer<typeof schema>>

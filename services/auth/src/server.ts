@@ -1,10 +1,14 @@
 import {
   closeOnSignals,
+  connectRedis,
   createApp,
   createLogger,
   exitOnStartFailure,
   fetchTransport,
+  reach,
   registerHealth,
+  trustProxyFrom,
+  type ReadinessCheck,
   type Transport
 } from '@twofa/kit'
 import { loadAuthConfig } from './config.js'
@@ -30,13 +34,25 @@ async function main (): Promise<void> {
     user: fetchTransport(config.USER_SERVICE_URL, { token: config.INTERNAL_TOKEN }),
     totp: fetchTransport(config.TOTP_SERVICE_URL, { token: config.INTERNAL_TOKEN })
   }
-  const service = createAuthService(config, transports)
-
-  const app = createApp({ logger: log })
-  const health = registerHealth(app, [
+  const checks: ReadinessCheck[] = [
     dependencyCheck('user', transports.user),
     dependencyCheck('totp', transports.totp)
-  ])
+  ]
+  let redis = null
+  if (config.REDIS_URL.startsWith('memory:')) {
+    log.warn('using the in-memory stand-in for Redis (REDIS_URL=memory://): ' +
+      'sign-in throttling is per process')
+  } else {
+    const settings = { url: config.REDIS_URL, keyPrefix: config.REDIS_PREFIX }
+    const connect = async () => await connectRedis(settings, log)
+    const client = await reach('Redis', config.REDIS_URL, connect)
+    checks.push({ name: 'redis', check: async () => { await client.ping() } })
+    redis = client
+  }
+  const service = createAuthService(config, transports, redis)
+
+  const app = createApp({ logger: log, trustProxy: trustProxyFrom(config.TRUST_PROXY) })
+  const health = registerHealth(app, checks)
   await app.register(service.publicRoutes)
   await app.listen({ host: config.HOST, port: config.PORT })
 
@@ -45,6 +61,7 @@ async function main (): Promise<void> {
     close: async () => {
       health.markShuttingDown()
       await app.close()
+      if (redis) await redis.quit().catch(() => redis?.disconnect())
     }
   })
 }

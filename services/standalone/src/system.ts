@@ -1,6 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import { createApp, injectTransport, registerHealth, type Health } from '@twofa/kit'
+import {
+  connectRedis,
+  createApp,
+  injectTransport,
+  registerHealth,
+  trustProxyFrom,
+  type Health
+} from '@twofa/kit'
 import { AmqpBus, MemoryBus, type EventBus } from '@twofa/events'
 import { createAuthService, loadAuthConfig } from '@twofa/auth'
 import {
@@ -77,13 +84,16 @@ export async function buildSystem (
   const userBackends = await connectUserBackends(userConfig, userLog, shared)
   const user = await createUserService(userConfig, userLog, userBackends)
 
+  const authRedis = authConfig.REDIS_URL.startsWith('memory:')
+    ? null
+    : await connectRedis({ url: authConfig.REDIS_URL, keyPrefix: authConfig.REDIS_PREFIX }, log)
   const token = authConfig.INTERNAL_TOKEN
   const auth = createAuthService(authConfig, {
     user: injectTransport(user.internalApp, { token }),
     totp: injectTransport(totp.internalApp, { token })
-  })
+  }, authRedis)
 
-  const app = createApp({ logger: log })
+  const app = createApp({ logger: log, trustProxy: trustProxyFrom(env.TRUST_PROXY) })
   const health = registerHealth(app, [
     {
       name: 'totp',
@@ -117,6 +127,7 @@ export async function buildSystem (
       await totp.close()
       await user.close()
       await bus.close()
+      if (authRedis) await authRedis.quit().catch(() => authRedis.disconnect())
     }
   }
 }

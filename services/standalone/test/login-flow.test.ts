@@ -38,6 +38,24 @@ async function enrolledUser (h: Harness, email: string) {
   }
 }
 
+/**
+ * Signs the configured admin in with two factors, turning 2FA on first,
+ * as admin routes require.
+ */
+async function adminToken (h: Harness, email: string, password: string): Promise<string> {
+  const first = (await login(h, email, password)).body.token as string
+  const setup = await h.call('POST', '/api/2fa/setup', undefined, first)
+  const secret = setup.body.secret as string
+  const enableCode = authenticatorCode(secret, h.seconds() - 30)
+  await h.call('POST', '/api/2fa/enable', { totp_code: enableCode }, first)
+  const challenge = await login(h, email, password)
+  const verified = await verify2fa(h, {
+    temp_token: challenge.body.temp_token,
+    totp_code: authenticatorCode(secret, h.seconds())
+  })
+  return verified.body.token as string
+}
+
 function claims (token: string): Record<string, unknown> {
   const payload = Buffer.from(token.split('.')[1] as string, 'base64url').toString()
   return JSON.parse(payload) as Record<string, unknown>
@@ -150,11 +168,11 @@ t.test('the whole guide: turn 2FA on, sign in with a code, ' +
   })
   t.equal(reused.body.error, 'invalid_code')
 
-  const admin = await login(h, 'admin@example.com', 'admin password 123')
-  const list = await h.call('GET', '/api/admin/users?email=dee', undefined, admin.body.token)
+  const admin = await adminToken(h, 'admin@example.com', 'admin password 123')
+  const list = await h.call('GET', '/api/admin/users?email=dee', undefined, admin)
   t.equal(list.body.users.length, 1)
   const deeId = list.body.users[0].id as string
-  const off = await h.call('DELETE', `/api/admin/users/${deeId}/2fa`, undefined, admin.body.token)
+  const off = await h.call('DELETE', `/api/admin/users/${deeId}/2fa`, undefined, admin)
   t.same(off.body, { enabled: false })
 
   const plain = await login(h, 'dee@example.com')
@@ -363,4 +381,65 @@ t.test('a password typed in another Unicode form still signs in', async (t) => {
   const decomposed = composed.normalize('NFD')
   t.not(decomposed, composed)
   t.equal((await login(h, 'uni@example.com', decomposed)).status, 200)
+})
+
+t.test('admin routes need a sign-in with a second factor', async (t) => {
+  const admin = { ADMIN_EMAIL: 'boss@example.com', ADMIN_PASSWORD: 'admin password 123' }
+  const strict = await startHarness(t, admin)
+  const passwordOnly = (await login(strict, 'boss@example.com', 'admin password 123')).body.token
+  const refused = await strict.call('GET', '/api/admin/users', undefined, passwordOnly)
+  t.equal(refused.status, 403)
+  t.equal(refused.body.error, 'second_factor_required')
+  const withTwo = await adminToken(strict, 'boss@example.com', 'admin password 123')
+  t.equal((await strict.call('GET', '/api/admin/users', undefined, withTwo)).status, 200)
+
+  const relaxed = await startHarness(t, { ...admin, ADMIN_REQUIRE_2FA: 'false' })
+  const token = (await login(relaxed, 'boss@example.com', 'admin password 123')).body.token
+  t.equal((await relaxed.call('GET', '/api/admin/users', undefined, token)).status, 200)
+})
+
+t.test('wrong passwords up to the limit pause sign-in for that email, known or not', async (t) => {
+  const h = await startHarness(t, { SIGNIN_FAILURE_LIMIT: '3', RATE_LIMIT_PER_MINUTE: '0' })
+  await register(h, 'vic@example.com')
+
+  for (const email of ['vic@example.com', 'ghost@example.com']) {
+    for (let i = 0; i < 3; i++) t.equal((await login(h, email, 'wrong password')).status, 401)
+    const paused = await login(h, email, email === 'vic@example.com' ? PASSWORD : 'wrong password')
+    t.equal(paused.status, 429, `${email} is paused, even with the right password`)
+    t.match(paused.body, { success: false, error: 'signin_locked', retry_after: Number })
+  }
+  const variant = await login(h, 'VIC@example.com ', PASSWORD)
+  t.equal(variant.status, 429, 'whatever the case or spacing')
+})
+
+t.test('a success gives the sign-in budget back', async (t) => {
+  const h = await startHarness(t, { SIGNIN_FAILURE_LIMIT: '3', RATE_LIMIT_PER_MINUTE: '0' })
+  await register(h, 'wes@example.com')
+  for (let round = 0; round < 3; round++) {
+    await login(h, 'wes@example.com', 'wrong password')
+    await login(h, 'wes@example.com', 'wrong password')
+    t.equal((await login(h, 'wes@example.com')).status, 200)
+  }
+})
+
+t.test('sign-in requests from one address are rate limited', async (t) => {
+  const h = await startHarness(t, { RATE_LIMIT_PER_MINUTE: '3' })
+  const answers = []
+  for (let i = 0; i < 4; i++) answers.push(await login(h, 'nobody@example.com', 'x'))
+  t.same(answers.map((a) => a.status), [401, 401, 401, 429])
+  t.match(answers[3]?.body, { error: 'rate_limited', message: String })
+})
+
+t.test('answers that carry tokens or secrets are not cacheable; the JWKS is', async (t) => {
+  const h = await startHarness(t)
+  await register(h, 'xia@example.com')
+  const answer = await h.system.app.inject({
+    method: 'POST',
+    url: '/api/sso/token',
+    headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify({ email: 'xia@example.com', password: PASSWORD })
+  })
+  t.equal(answer.headers['cache-control'], 'no-store')
+  const jwks = await h.system.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })
+  t.equal(jwks.headers['cache-control'], 'public, max-age=300')
 })

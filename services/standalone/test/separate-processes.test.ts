@@ -136,7 +136,9 @@ t.test('the three services as separate processes walk the whole guide over HTTP'
     PORT: String(ports.auth),
     USER_SERVICE_URL: `http://127.0.0.1:${ports.userInternal}`,
     TOTP_SERVICE_URL: `http://127.0.0.1:${ports.totpInternal}`,
-    SIGNING_KEY: secretsInEnv.SIGNING_KEY
+    SIGNING_KEY: secretsInEnv.SIGNING_KEY,
+    REDIS_URL: redis.url,
+    REDIS_PREFIX: names.prefix
   }))
 
   try {
@@ -256,10 +258,28 @@ t.test('the three services as separate processes walk the whole guide over HTTP'
     await verify2fa({ temp_token: temp, recovery_code: recovery[1] })))
   t.equal(raced.filter((r) => r.status === 200).length, 1, 'one of four racing uses succeeds')
 
-  // The admin turns 2FA off; the user signs in with the password alone again.
-  const admin = await json(`${auth}/api/sso/token`, { body: ADMIN })
+  // The admin, signed in with two factors as admin routes require, turns
+  // Alice's 2FA off; she signs in with the password alone again.
+  const adminFirst = await json(`${auth}/api/sso/token`, { body: ADMIN })
+  const adminSetup = await json(`${totp}/api/2fa/setup`, {
+    method: 'POST',
+    token: adminFirst.body.token
+  })
+  const adminStep = Math.floor(Date.now() / 1000 / 30)
+  const adminCode = (s: number): string => authenticatorCode(adminSetup.body.secret, s * 30)
+  const adminOn = await json(`${totp}/api/2fa/enable`, {
+    body: { totp_code: adminCode(adminStep - 1) },
+    token: adminFirst.body.token
+  })
+  t.equal(adminOn.status, 200, 'the admin turned 2FA on')
+  const adminChallenge = await json(`${auth}/api/sso/token`, { body: ADMIN })
+  const adminSignIn = await verify2fa({
+    temp_token: adminChallenge.body.temp_token,
+    totp_code: adminCode(adminStep)
+  })
+  const admin = { body: adminSignIn.body as { token: string } }
   t.match(admin.body, { success: true })
-  secretsSeen.push(admin.body.token)
+  secretsSeen.push(adminFirst.body.token, admin.body.token, adminSetup.body.secret)
   const listed = await json(`${users}/api/admin/users?email=alice`, { token: admin.body.token })
   const alice = listed.body.users[0] as { id: string }
   const off = await json(`${totp}/api/admin/users/${alice.id}/2fa`, {

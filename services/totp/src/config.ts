@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import {
   backingUrl,
+  booleanFlag,
   loadConfig,
   logLevel,
   nodeEnv,
@@ -30,6 +31,8 @@ const schema = z.object({
   JWKS_URL: z.url(),
   TOKEN_ISSUER: z.string().default('twofa'),
   TOKEN_AUDIENCE: z.string().default('twofa'),
+  /** Admin routes need a token from a sign-in with a second factor. */
+  ADMIN_REQUIRE_2FA: booleanFlag(true),
 
   TOTP_ISSUER: z.string().min(1).max(64)
     .refine((v) => !v.includes(':'), 'must not contain ":"')

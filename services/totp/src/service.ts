@@ -58,7 +58,8 @@ export async function createTotpService (
     await registerAccessTokens(app, {
       resolveKey: backends.resolveKey,
       issuer: config.TOKEN_ISSUER,
-      audience: config.TOKEN_AUDIENCE
+      audience: config.TOKEN_AUDIENCE,
+      adminNeedsSecondFactor: config.ADMIN_REQUIRE_2FA
     })
     await app.register(settingsRoutes, { twoFactor })
     await app.register(adminRoutes, { twoFactor })

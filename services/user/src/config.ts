@@ -27,6 +27,8 @@ const schema = z.object({
   JWKS_URL: z.url(),
   TOKEN_ISSUER: z.string().default('twofa'),
   TOKEN_AUDIENCE: z.string().default('twofa'),
+  /** Admin routes need a token from a sign-in with a second factor. */
+  ADMIN_REQUIRE_2FA: booleanFlag(true),
 
   REGISTRATION_ENABLED: booleanFlag(true),
   ADMIN_EMAIL: z.email().optional(),

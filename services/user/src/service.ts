@@ -37,7 +37,8 @@ export async function createUserService (
     await registerAccessTokens(app, {
       resolveKey: backends.resolveKey,
       issuer: config.TOKEN_ISSUER,
-      audience: config.TOKEN_AUDIENCE
+      audience: config.TOKEN_AUDIENCE,
+      adminNeedsSecondFactor: config.ADMIN_REQUIRE_2FA
     })
     await app.register(publicRoutes, { users })
     await app.register(adminRoutes, { users })

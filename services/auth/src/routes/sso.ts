@@ -1,5 +1,7 @@
 import fastifyCookie from '@fastify/cookie'
 import fastifyJwt from '@fastify/jwt'
+import fastifyRateLimit from '@fastify/rate-limit'
+import type { Redis } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
 import {
   ACCESS_TOKEN_USE,
@@ -17,12 +19,18 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { TotpClient } from '../clients/totp-client.js'
 import type { Account, UserClient } from '../clients/user-client.js'
+import type { SigninThrottle } from '../domain/signin-throttle.js'
 import type { SigningKey } from '../domain/signing-key.js'
 import { errors } from '../errors.js'
 
 export interface SsoOptions {
   users: UserClient
   totp: TotpClient
+  throttle: SigninThrottle
+  /** Sign-in requests per client address per minute; 0 for no limit. */
+  ratePerMinute: number
+  /** Shares the rate limit's counts between replicas; in process when null. */
+  redis: Redis | null
   key: SigningKey
   issuer: string
   audience: string
@@ -74,6 +82,22 @@ export async function ssoRoutes (app: FastifyInstance, opts: SsoOptions): Promis
   })
 
   await app.register(fastifyCookie)
+  if (opts.ratePerMinute > 0) {
+    await app.register(fastifyRateLimit, {
+      max: opts.ratePerMinute,
+      timeWindow: 60_000,
+      nameSpace: 'signin-rate:',
+      ...(opts.redis ? { redis: opts.redis } : {}),
+      // The sign-in routes only; the JWKS is read by services, not people.
+      allowList: (request) => request.url.startsWith('/.well-known/'),
+      errorResponseBuilder: (_request, context) => {
+        const retryAfter = Math.ceil(context.ttl / 1000)
+        return Object.assign(new Error('Too many requests; slow down.'), {
+          statusCode: 429, code: 'rate_limited', retryAfter
+        })
+      }
+    })
+  }
   app.setErrorHandler(buildErrorHandler({ extraFields: { success: false } }))
 
   /**
@@ -122,11 +146,14 @@ export async function ssoRoutes (app: FastifyInstance, opts: SsoOptions): Promis
     schema: { body: tokenBody }
   }, async (request, reply) => {
     const { email, password } = request.body
+    const attempt = await opts.throttle.reserve(email)
     const account = await opts.users.verifyCredentials(email, password, request.id)
     if (!account) {
-      request.log.info('sign-in refused: invalid credentials')
+      const locked = await opts.throttle.failed(email, attempt)
+      request.log.info({ failures: attempt, locked }, 'sign-in refused: invalid credentials')
       throw errors.invalid_credentials()
     }
+    await opts.throttle.succeeded(email)
     request.userId = account.id
 
     const decision = await opts.totp.openChallenge(account.id, request.id)

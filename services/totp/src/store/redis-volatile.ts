@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import { RedisAttemptBudget } from '@twofa/kit'
 import type {
   AccountAttempt,
   FailurePolicy,
@@ -34,26 +35,6 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return 1
 `
 
-// KEYS[1] failure counter, KEYS[2] lock; ARGV[1] limit, ARGV[2] window seconds,
-// ARGV[3] lock seconds. Returns {attempt} when reserved, {-1, retryAfterMs} when locked.
-const RESERVE_ACCOUNT = `
-local locked = redis.call('PTTL', KEYS[2])
-if locked > 0 then return {-1, locked} end
-local attempt = redis.call('INCR', KEYS[1])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-if attempt > tonumber(ARGV[1]) then return {-1, tonumber(ARGV[3]) * 1000} end
-return {attempt}
-`
-
-// KEYS[1] failure counter, KEYS[2] lock; ARGV[1] attempt, ARGV[2] limit,
-// ARGV[3] lock seconds. 1 for the failure that set the lock.
-const RECORD_FAILURE = `
-if tonumber(ARGV[1]) < tonumber(ARGV[2]) then return 0 end
-if not redis.call('SET', KEYS[2], '1', 'EX', ARGV[3], 'NX') then return 0 end
-redis.call('DEL', KEYS[1])
-return 1
-`
-
 // KEYS[1] lease; ARGV[1] token. Deletes the lease only if it is still ours.
 const RELEASE_LEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -63,20 +44,6 @@ return 0
 interface ScriptedRedis extends Redis {
   twofaReserve: (key: string, max: number) => Promise<[number, string?]>
   twofaClaimStep: (key: string, step: number, ttl: number) => Promise<number>
-  twofaReserveAccount: (
-    counter: string,
-    lock: string,
-    limit: number,
-    window: number,
-    lockSeconds: number
-  ) => Promise<[number, number?]>
-  twofaRecordFailure: (
-    counter: string,
-    lock: string,
-    attempt: number,
-    limit: number,
-    lockSeconds: number
-  ) => Promise<number>
   twofaReleaseLease: (key: string, token: string) => Promise<number>
 }
 
@@ -93,14 +60,14 @@ function toReservation (reply: [number, string?]): Reservation {
  */
 export class RedisVolatileStore implements VolatileStore {
   private readonly redis: ScriptedRedis
+  private readonly budget: RedisAttemptBudget
 
   constructor (redis: Redis, private readonly ownsConnection = true) {
     redis.defineCommand('twofaReserve', { numberOfKeys: 1, lua: RESERVE })
     redis.defineCommand('twofaClaimStep', { numberOfKeys: 1, lua: CLAIM_STEP })
-    redis.defineCommand('twofaReserveAccount', { numberOfKeys: 2, lua: RESERVE_ACCOUNT })
-    redis.defineCommand('twofaRecordFailure', { numberOfKeys: 2, lua: RECORD_FAILURE })
     redis.defineCommand('twofaReleaseLease', { numberOfKeys: 1, lua: RELEASE_LEASE })
     this.redis = redis as ScriptedRedis
+    this.budget = new RedisAttemptBudget(redis)
   }
 
   async openChallenge (challengeId: string, userId: string, ttlSeconds: number): Promise<void> {
@@ -156,30 +123,19 @@ export class RedisVolatileStore implements VolatileStore {
   }
 
   async reserveAccountAttempt (userId: string, policy: FailurePolicy): Promise<AccountAttempt> {
-    const [attempt, retryAfterMs] = await this.redis.twofaReserveAccount(
-      `fails:{${userId}}`,
-      `lock:{${userId}}`,
-      policy.limit,
-      policy.windowSeconds,
-      policy.lockSeconds
-    )
-    if (attempt < 0) return { status: 'locked', retryAfterMs: retryAfterMs ?? 0 }
-    return { status: 'reserved', attempt }
+    return await this.budget.reserve(userId, policy)
   }
 
   async recordFailure (userId: string, attempt: number, policy: FailurePolicy): Promise<boolean> {
-    const locked = await this.redis.twofaRecordFailure(
-      `fails:{${userId}}`, `lock:{${userId}}`, attempt, policy.limit, policy.lockSeconds
-    )
-    return locked === 1
+    return await this.budget.fail(userId, attempt, policy)
   }
 
   async clearFailures (userId: string): Promise<void> {
-    await this.redis.del(`fails:{${userId}}`, `lock:{${userId}}`)
+    await this.budget.clear(userId)
   }
 
   async lockedForMs (userId: string): Promise<number> {
-    return Math.max(0, await this.redis.pttl(`lock:{${userId}}`))
+    return await this.budget.lockedForMs(userId)
   }
 
   async acquireLease (userId: string, ttlMs: number): Promise<string | null> {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { MemoryAttemptBudget, type BudgetAttempt, type BudgetPolicy } from '@twofa/kit'
 import type { SealedSecret } from '../domain/secret-box.js'
 
 /** The outcome of taking one attempt from a bounded budget (a challenge or an enrollment). */
@@ -13,22 +14,10 @@ export interface PendingEnrollment {
   secret: SealedSecret
 }
 
-export interface FailurePolicy {
-  /** Wrong codes without a success before the account's second step is locked. */
-  limit: number
-  /** How long the count of wrong codes is remembered after the last one. */
-  windowSeconds: number
-  lockSeconds: number
-}
+/** Wrong codes without a success before the account's second step locks, and for how long. */
+export type FailurePolicy = BudgetPolicy
 
-/**
- * The outcome of taking one attempt from the account's budget of wrong
- * codes. Attempts are counted before the code is checked, so concurrent
- * guesses cannot exceed the budget; a success gives the budget back.
- */
-export type AccountAttempt =
-  | { status: 'reserved', attempt: number }
-  | { status: 'locked', retryAfterMs: number }
+export type AccountAttempt = BudgetAttempt
 
 /**
  * The short-lived state of the 2FA service: login challenges, pending
@@ -101,7 +90,11 @@ export class MemoryVolatileStore implements VolatileStore {
   private readonly entries = new Map<string, Entry<unknown>>()
   private sweeps = 0
 
-  constructor (private readonly now: () => number = Date.now) {}
+  private readonly budget: MemoryAttemptBudget
+
+  constructor (private readonly now: () => number = Date.now) {
+    this.budget = new MemoryAttemptBudget(now)
+  }
 
   async openChallenge (challengeId: string, userId: string, ttlSeconds: number): Promise<void> {
     this.set(`challenge:${challengeId}`, { owner: userId, attempts: 0 }, ttlSeconds)
@@ -142,31 +135,20 @@ export class MemoryVolatileStore implements VolatileStore {
     return true
   }
 
-  async lockedForMs (userId: string): Promise<number> {
-    const entry = this.live(`lock:${userId}`)
-    return entry ? entry.expiresAt - this.now() : 0
-  }
-
   async reserveAccountAttempt (userId: string, policy: FailurePolicy): Promise<AccountAttempt> {
-    const locked = await this.lockedForMs(userId)
-    if (locked > 0) return { status: 'locked', retryAfterMs: locked }
-
-    const attempt = (this.get<number>(`fails:${userId}`) ?? 0) + 1
-    this.set(`fails:${userId}`, attempt, policy.windowSeconds)
-    if (attempt > policy.limit) return { status: 'locked', retryAfterMs: policy.lockSeconds * 1000 }
-    return { status: 'reserved', attempt }
+    return await this.budget.reserve(userId, policy)
   }
 
   async recordFailure (userId: string, attempt: number, policy: FailurePolicy): Promise<boolean> {
-    if (attempt < policy.limit || this.live(`lock:${userId}`)) return false
-    this.set(`lock:${userId}`, true, policy.lockSeconds)
-    this.delete(`fails:${userId}`)
-    return true
+    return await this.budget.fail(userId, attempt, policy)
   }
 
   async clearFailures (userId: string): Promise<void> {
-    this.delete(`fails:${userId}`)
-    this.delete(`lock:${userId}`)
+    await this.budget.clear(userId)
+  }
+
+  async lockedForMs (userId: string): Promise<number> {
+    return await this.budget.lockedForMs(userId)
   }
 
   async acquireLease (userId: string, ttlMs: number): Promise<string | null> {
