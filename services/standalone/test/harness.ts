@@ -64,6 +64,8 @@ export async function startHarness (t: Test, env: Record<string, string> = {}): 
     settle: async () => {
       await system.totp.publisher.flush()
       await system.user.publisher.flush()
+      await system.totp.relay.flush()
+      await system.user.relay.flush()
       if (system.bus instanceof MemoryBus) await system.bus.drain()
     }
   }

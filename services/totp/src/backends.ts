@@ -74,7 +74,7 @@ export async function connectTotpBackends (
     const mongo = await reach('MongoDB', config.MONGO_URL, async () =>
       await connectMongo({ url: config.MONGO_URL, database: config.MONGO_DB }))
     if (mongo.ferretdb) log.warn({ ferretdb: mongo.ferretdb }, FERRETDB_WARNING)
-    factors = new MongoFactorStore(mongo.db)
+    factors = await MongoFactorStore.open(mongo.db)
     closers.push(async () => await mongo.client.close())
     checks.push({ name: 'mongodb', check: async () => { await mongo.db.command({ ping: 1 }) } })
   }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import type { Logger } from 'pino'
 import { createApp, registerAccessTokens, registerHealth, requireServiceToken } from '@twofa/kit'
-import { EventPublisher } from '@twofa/events'
+import { EventPublisher, OutboxRelay } from '@twofa/events'
 import type { TotpBackends } from './backends.js'
 import { keyRingOf, type TotpConfig } from './config.js'
 import { RecoveryCodeHasher } from './domain/recovery-codes.js'
@@ -15,6 +15,8 @@ import { settingsRoutes } from './routes/settings.js'
 export interface TotpService {
   twoFactor: TwoFactor
   publisher: EventPublisher
+  /** Publishes the events stored beside factor changes. */
+  relay: OutboxRelay
   /** The public routes, to register on the service's own app or on the one-process app. */
   publicRoutes: FastifyPluginAsync
   /** The internal API on its own app, guarded by the service credential. */
@@ -32,6 +34,7 @@ export async function createTotpService (
   now: () => number = Date.now
 ): Promise<TotpService> {
   const publisher = new EventPublisher(backends.bus, log)
+  const relay = new OutboxRelay(backends.factors, backends.bus, log)
   const twoFactor = createTwoFactor({
     factors: backends.factors,
     state: backends.state,
@@ -73,12 +76,18 @@ export async function createTotpService (
   return {
     twoFactor,
     publisher,
+    relay,
     publicRoutes,
     internalApp,
-    start: async () => await subscribeConsumers(backends.bus, backends.inbox, twoFactor, log),
+    start: async () => {
+      await subscribeConsumers(backends.bus, backends.inbox, twoFactor, log)
+      relay.start()
+    },
     close: async () => {
       await internalApp.close()
       await publisher.flush(3000)
+      await relay.flush(3000)
+      await relay.stop()
       await backends.close()
     }
   }

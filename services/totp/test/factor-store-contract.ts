@@ -1,4 +1,5 @@
 import type { Test } from 'tap'
+import { createEnvelope, type Envelope } from '@twofa/events'
 import type { SealedSecret } from '../src/domain/secret-box.js'
 import type { Factor, FactorStore } from '../src/store/factors.js'
 
@@ -24,18 +25,29 @@ function factorFor (userId: string, factorId = `factor-${userId}`): Factor {
   }
 }
 
+/** An event of the kind each change carries into the outbox. */
+function eventFor (userId: string, label = 'change'): Envelope {
+  return createEnvelope('twofactor.disabled', {
+    user_id: userId,
+    factor_id: label,
+    reason: 'admin',
+    actor_id: null
+  })
+}
+
 /**
  * The behaviour every FactorStore must have. The factor service relies on
  * each of these to refuse replays and keep one factor per user.
  */
 export function factorStoreContract (t: Test, subject: FactorStoreSubject): void {
+  const change = eventFor('user-1')
   const races = { skip: subject.skipRaces ?? false }
 
   t.test('get returns the factor create stored', async (t) => {
     const store = await subject.open()
     const factor = factorFor('user-1')
 
-    t.equal(await store.create(factor), true)
+    t.equal(await store.create(factor, eventFor('x')), true)
 
     t.strictSame(await store.get('user-1'), factor)
   })
@@ -48,9 +60,9 @@ export function factorStoreContract (t: Test, subject: FactorStoreSubject): void
 
   t.test('create refuses a second factor for the same user', async (t) => {
     const store = await subject.open()
-    await store.create(factorFor('user-1', 'first'))
+    await store.create(factorFor('user-1', 'first'), eventFor('x'))
 
-    t.equal(await store.create(factorFor('user-1', 'second')), false)
+    t.equal(await store.create(factorFor('user-1', 'second'), eventFor('x')), false)
     t.equal((await store.get('user-1'))?.factorId, 'first')
   })
 
@@ -58,10 +70,10 @@ export function factorStoreContract (t: Test, subject: FactorStoreSubject): void
     'for exactly one of 20 concurrent callers with the same hash', races, async (t) => {
     const store = await subject.open()
     const factor = factorFor('user-1')
-    await store.create(factor)
+    await store.create(factor, eventFor('x'))
 
     const consumes = Array.from({ length: 20 }, async () =>
-      await store.consumeRecoveryHash('user-1', factor.factorId, 'hash-b'))
+      await store.consumeRecoveryHash('user-1', factor.factorId, 'hash-b', change))
     const results = await Promise.all(consumes)
 
     t.equal(results.filter(Boolean).length, 1)
@@ -71,47 +83,49 @@ export function factorStoreContract (t: Test, subject: FactorStoreSubject): void
   t.test('consumeRecoveryHash refuses a hash ' +
     'under a factor id that is not the current one', async (t) => {
     const store = await subject.open()
-    await store.create(factorFor('user-1', 'current'))
+    await store.create(factorFor('user-1', 'current'), eventFor('x'))
 
-    t.equal(await store.consumeRecoveryHash('user-1', 'previous', 'hash-a'), false)
+    t.equal(await store.consumeRecoveryHash('user-1', 'previous', 'hash-a', change), false)
     t.same((await store.get('user-1'))?.recoveryHashes, ['hash-a', 'hash-b', 'hash-c'])
   })
 
   t.test('replaceRecoveryHashes kills the old set', async (t) => {
     const store = await subject.open()
     const factor = factorFor('user-1')
-    await store.create(factor)
+    await store.create(factor, eventFor('x'))
 
     const fresh = ['hash-x', 'hash-y']
-    t.equal(await store.replaceRecoveryHashes('user-1', factor.factorId, fresh), true)
+    t.equal(await store.replaceRecoveryHashes('user-1', factor.factorId, fresh, change), true)
 
-    t.equal(await store.consumeRecoveryHash('user-1', factor.factorId, 'hash-a'), false)
+    t.equal(await store.consumeRecoveryHash('user-1', factor.factorId, 'hash-a', change), false)
     t.same((await store.get('user-1'))?.recoveryHashes, ['hash-x', 'hash-y'])
   })
 
   t.test('replaceRecoveryHashes refuses a factor id that is not the current one', async (t) => {
     const store = await subject.open()
-    await store.create(factorFor('user-1', 'current'))
+    await store.create(factorFor('user-1', 'current'), eventFor('x'))
 
-    t.equal(await store.replaceRecoveryHashes('user-1', 'previous', ['hash-x']), false)
+    t.equal(await store.replaceRecoveryHashes('user-1', 'previous', ['hash-x'], change), false)
     t.same((await store.get('user-1'))?.recoveryHashes, ['hash-a', 'hash-b', 'hash-c'])
   })
 
   t.test('K25: remove returns the removed factor itself, then null', async (t) => {
     const store = await subject.open()
     const factor = factorFor('user-1')
-    await store.create(factor)
+    await store.create(factor, eventFor('x'))
 
-    t.strictSame(await store.remove('user-1'), factor)
-    t.equal(await store.remove('user-1'), null)
+    t.strictSame(await store.remove('user-1', factor.factorId, change), factor)
+    t.equal(await store.remove('user-1', factor.factorId, change), null)
     t.equal(await store.get('user-1'), null)
   })
 
   t.test('remove hands the factor to exactly one of concurrent callers', races, async (t) => {
     const store = await subject.open()
-    await store.create(factorFor('user-1'))
+    const factor = factorFor('user-1')
+    await store.create(factor, eventFor('x'))
 
-    const removes = Array.from({ length: 20 }, async () => await store.remove('user-1'))
+    const removes = Array.from({ length: 20 }, async () =>
+      await store.remove('user-1', factor.factorId, change))
     const results = await Promise.all(removes)
 
     t.equal(results.filter((factor) => factor !== null).length, 1)
@@ -121,7 +135,7 @@ export function factorStoreContract (t: Test, subject: FactorStoreSubject): void
     'while the previous sealed value still matches', async (t) => {
     const store = await subject.open()
     const factor = factorFor('user-1')
-    await store.create(factor)
+    await store.create(factor, eventFor('x'))
 
     const rotated = sealed('rotated', 'k2')
     t.equal(await store.resealSecret('user-1', factor.factorId, factor.secret, rotated), true)
@@ -133,7 +147,7 @@ export function factorStoreContract (t: Test, subject: FactorStoreSubject): void
     'once the previous sealed value no longer matches', async (t) => {
     const store = await subject.open()
     const factor = factorFor('user-1')
-    await store.create(factor)
+    await store.create(factor, eventFor('x'))
     const first = sealed('first', 'k2')
     await store.resealSecret('user-1', factor.factorId, factor.secret, first)
 
@@ -146,7 +160,7 @@ export function factorStoreContract (t: Test, subject: FactorStoreSubject): void
   t.test('page walks all factors in user id order', async (t) => {
     const store = await subject.open()
     const ids = ['user-05', 'user-02', 'user-07', 'user-01', 'user-06', 'user-04', 'user-03']
-    for (const id of ids) await store.create(factorFor(id))
+    for (const id of ids) await store.create(factorFor(id), eventFor('x'))
 
     const walked: string[] = []
     let after: string | null = null
@@ -159,5 +173,65 @@ export function factorStoreContract (t: Test, subject: FactorStoreSubject): void
     }
 
     t.same(walked, [...ids].sort())
+  })
+
+  t.test('remove refuses a factor id that is not the current one', async (t) => {
+    const store = await subject.open()
+    await store.create(factorFor('user-1', 'current'), eventFor('x'))
+
+    t.equal(await store.remove('user-1', 'previous', change), null)
+    t.equal((await store.get('user-1'))?.factorId, 'current')
+  })
+
+  t.test('after remove the user can turn 2FA on again', async (t) => {
+    const store = await subject.open()
+    const first = factorFor('user-1', 'first')
+    await store.create(first, eventFor('x'))
+    await store.remove('user-1', 'first', change)
+
+    t.equal(await store.create(factorFor('user-1', 'second'), eventFor('y')), true)
+    t.equal((await store.get('user-1'))?.factorId, 'second')
+    t.same((await store.page(null, 10)).map((f) => f.factorId), ['second'])
+  })
+
+  t.test('each change leaves its event in the outbox, in order, until done', async (t) => {
+    const store = await subject.open()
+    const factor = factorFor('user-1')
+    const events = ['e1', 'e2', 'e3', 'e4'].map((label) => eventFor('user-1', label))
+    await store.create(factor, events[0] as Envelope)
+    await store.consumeRecoveryHash('user-1', factor.factorId, 'hash-a', events[1] as Envelope)
+    await store.replaceRecoveryHashes('user-1', factor.factorId, ['hash-z'], events[2] as Envelope)
+    await store.remove('user-1', factor.factorId, events[3] as Envelope)
+
+    const pending = await store.pending(10)
+    t.same(pending.map((entry) => entry.owner), ['user-1', 'user-1', 'user-1', 'user-1'])
+    t.same(pending.map((entry) => (JSON.parse(entry.raw) as Envelope).id), events.map((e) => e.id))
+
+    for (const entry of pending.slice(0, 2)) await store.done(entry)
+    t.same((await store.pending(10)).map((e) => (JSON.parse(e.raw) as Envelope).id),
+      events.slice(2).map((e) => e.id))
+    for (const entry of await store.pending(10)) await store.done(entry)
+    t.same(await store.pending(10), [])
+  })
+
+  t.test('a change that does not happen leaves no event', async (t) => {
+    const store = await subject.open()
+    const factor = factorFor('user-1')
+    await store.create(factor, eventFor('x'))
+    for (const entry of await store.pending(10)) await store.done(entry)
+
+    await store.create(factorFor('user-1', 'second'), change)
+    await store.consumeRecoveryHash('user-1', factor.factorId, 'not-a-hash', change)
+    await store.replaceRecoveryHashes('user-1', 'previous', ['h'], change)
+    await store.remove('user-1', 'previous', change)
+
+    t.same(await store.pending(10), [])
+  })
+
+  t.test('pending returns at most the number asked for, across owners', async (t) => {
+    const store = await subject.open()
+    for (const id of ['user-a', 'user-b', 'user-c']) await store.create(factorFor(id), eventFor(id))
+    t.equal((await store.pending(2)).length, 2)
+    t.equal((await store.pending(10)).length, 3)
   })
 }

@@ -23,7 +23,7 @@ if ('skip' in backing) {
     factorStoreContract(t, {
       open: async () => {
         await database.clear()
-        return new MongoFactorStore(database.db)
+        return await MongoFactorStore.open(database.db)
       },
       skipRaces: database.skipRaces
     })

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import type { Logger } from 'pino'
 import { createApp, registerAccessTokens, registerHealth, requireServiceToken } from '@twofa/kit'
-import { EventPublisher } from '@twofa/events'
+import { EventPublisher, OutboxRelay } from '@twofa/events'
 import type { UserBackends } from './backends.js'
 import type { UserConfig } from './config.js'
 import { createUsers, type Users } from './domain/users.js'
@@ -12,7 +12,10 @@ import { publicRoutes } from './routes/public.js'
 
 export interface UserService {
   users: Users
+  /** Publishes events that are not tied to a stored change (operations). */
   publisher: EventPublisher
+  /** Publishes the events stored beside user changes. */
+  relay: OutboxRelay
   publicRoutes: FastifyPluginAsync
   internalApp: FastifyInstance
   /** Creates the first admin when configured, and starts consuming events. */
@@ -27,9 +30,9 @@ export async function createUserService (
   backends: UserBackends
 ): Promise<UserService> {
   const publisher = new EventPublisher(backends.bus, log)
+  const relay = new OutboxRelay(backends.store, backends.bus, log)
   const users = createUsers({
     store: backends.store,
-    events: publisher,
     registrationEnabled: config.REGISTRATION_ENABLED
   })
 
@@ -52,6 +55,7 @@ export async function createUserService (
   return {
     users,
     publisher,
+    relay,
     publicRoutes: routes,
     internalApp,
     start: async () => {
@@ -59,10 +63,13 @@ export async function createUserService (
         await users.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD, log)
       }
       await subscribeConsumers(backends.bus, backends.inbox, users, log)
+      relay.start()
     },
     close: async () => {
       await internalApp.close()
       await publisher.flush(3000)
+      await relay.flush(3000)
+      await relay.stop()
       await backends.close()
     }
   }

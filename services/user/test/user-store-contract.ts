@@ -1,4 +1,5 @@
 import type { Test } from 'tap'
+import { createEnvelope, type Envelope } from '@twofa/events'
 import { emailKeyOf, type User, type UserStore } from '../src/store/users.js'
 
 /** What the contract runs against: the in-memory stand-in or a real adapter. */
@@ -28,9 +29,21 @@ function userWith (email: string, changes: Partial<User> = {}): User {
   }
 }
 
+function created (user: User): Envelope {
+  return createEnvelope('user.created', { user_id: user.id, email: user.email })
+}
+
+function deleted (id: string): Envelope {
+  return createEnvelope('user.deleted', { user_id: id })
+}
+
+function withEvent (user: User): [User, Envelope] {
+  return [user, created(user)]
+}
+
 async function createOne (store: UserStore, email: string): Promise<User> {
   const user = userWith(email)
-  await store.create(user)
+  await store.create(user, created(user))
   return user
 }
 
@@ -53,7 +66,7 @@ export function userStoreContract (t: Test, subject: UserStoreSubject): void {
     const cases = ['alice@example.com', 'Alice@Example.com']
     const emails = Array.from({ length: 20 }, (_, i) => cases[i % 2] ?? '')
 
-    const creates = emails.map(async (email) => await store.create(userWith(email)))
+    const creates = emails.map(async (email) => await store.create(...withEvent(userWith(email))))
     const results = await Promise.allSettled(creates)
 
     t.same(results.filter((result) => result.status === 'rejected'), [], 'nothing throws')
@@ -67,7 +80,7 @@ export function userStoreContract (t: Test, subject: UserStoreSubject): void {
     const store = await subject.open()
     const user = userWith('alice@example.com', { roles: ['user', 'admin'] })
 
-    t.equal(await store.create(user), 'created')
+    t.equal(await store.create(user, created(user)), 'created')
 
     t.strictSame(await store.findById(user.id), user)
   })
@@ -181,7 +194,7 @@ export function userStoreContract (t: Test, subject: UserStoreSubject): void {
     const store = await subject.open()
     const { id } = await createOne(store, 'alice@example.com')
 
-    t.equal(await store.delete(id), true)
+    t.equal(await store.delete(id, deleted(id)), true)
 
     t.equal(await store.findById(id), null)
     t.equal(await store.findByEmail('alice@example.com'), null)
@@ -190,14 +203,52 @@ export function userStoreContract (t: Test, subject: UserStoreSubject): void {
   t.test('delete returns false for an unknown id', async (t) => {
     const store = await subject.open()
 
-    t.equal(await store.delete('nobody'), false)
+    t.equal(await store.delete('nobody', deleted('nobody')), false)
   })
 
   t.test('delete frees the email for a new account', async (t) => {
     const store = await subject.open()
     const { id } = await createOne(store, 'alice@example.com')
-    await store.delete(id)
+    await store.delete(id, deleted(id))
 
-    t.equal(await store.create(userWith('Alice@example.com')), 'created')
+    t.equal(await store.create(...withEvent(userWith('Alice@example.com'))), 'created')
+  })
+
+  t.test('creating and deleting a user leave their events in the outbox until done', async (t) => {
+    const store = await subject.open()
+    const user = await createOne(store, 'carol@example.com')
+    const gone = deleted(user.id)
+    await store.delete(user.id, gone)
+
+    const pending = await store.pending(10)
+    const types = pending.map((entry) => (JSON.parse(entry.raw) as Envelope).type)
+    t.same(types, ['user.created', 'user.deleted'])
+    t.ok(pending.every((entry) => entry.owner === user.id))
+
+    for (const entry of pending) await store.done(entry)
+    t.same(await store.pending(10), [])
+    t.equal(await store.findById(user.id), null)
+  })
+
+  t.test('a deleted user is gone for every read at once, before its event is out', async (t) => {
+    const store = await subject.open()
+    const user = await createOne(store, 'dave@example.com')
+    await store.delete(user.id, deleted(user.id))
+
+    t.equal(await store.findById(user.id), null)
+    t.equal(await store.findByEmail('dave@example.com'), null)
+    t.same(await emailsListed(store, ''), [])
+    t.equal(await store.setTwoFactor(user.id, true, new Date()), false)
+    t.equal(await store.delete(user.id, deleted(user.id)), false, 'and cannot be deleted twice')
+  })
+
+  t.test('a user that was not created or deleted leaves no event', async (t) => {
+    const store = await subject.open()
+    await createOne(store, 'erin@example.com')
+    for (const entry of await store.pending(10)) await store.done(entry)
+
+    await store.create(...withEvent(userWith('ERIN@example.com')))
+    await store.delete('nobody', deleted('nobody'))
+    t.same(await store.pending(10), [])
   })
 }

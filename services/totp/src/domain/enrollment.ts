@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import QRCode from 'qrcode'
 import type { DecisionLog } from '@twofa/kit'
+import { createEnvelope } from '@twofa/events'
 import { errors } from '../errors.js'
 import { refusal, type ProofChecker } from './proofs.js'
 import { generateRecoveryCodes, normaliseRecoveryCode } from './recovery-codes.js'
@@ -70,17 +71,20 @@ export function createEnrollment (deps: TwoFactorDeps, proofs: ProofChecker) {
       }
 
       const { codes, hashes } = newRecoveryCodes(deps, userId)
-      const created = await factors.create({
+      const factor = {
         userId,
         factorId: pending.factorId,
         secret: pending.secret,
         recoveryHashes: hashes,
         enabledAt: new Date(deps.now())
+      }
+      const enabled = createEnvelope('twofactor.enabled', {
+        user_id: userId,
+        factor_id: pending.factorId
       })
-      if (!created) throw errors.already_enabled()
+      if (!await factors.create(factor, enabled)) throw errors.already_enabled()
 
       await state.dropPending(userId)
-      events.emit('twofactor.enabled', { user_id: userId, factor_id: pending.factorId })
       log.info({ user_id: userId }, '2fa enabled')
       return { enabled: true as const, recovery_codes: codes }
     }

@@ -1,4 +1,5 @@
 import type { DecisionLog, Proof } from '@twofa/kit'
+import { createEnvelope } from '@twofa/events'
 import { errors } from '../errors.js'
 import type { Factor } from '../store/factors.js'
 import { newRecoveryCodes } from './enrollment.js'
@@ -8,7 +9,7 @@ import type { TwoFactorDeps } from './two-factor.js'
 
 /** What changes a confirmed factor: the user's own settings, an admin, a deleted account. */
 export function createFactorChanges (deps: TwoFactorDeps, proofs: ProofChecker) {
-  const { factors, state, events } = deps
+  const { factors, state } = deps
 
   async function requireFactor (userId: string): Promise<Factor> {
     const factor = await factors.get(userId)
@@ -18,27 +19,25 @@ export function createFactorChanges (deps: TwoFactorDeps, proofs: ProofChecker) 
 
   /**
    * Removes the factor under the account's lease, only if it is still the
-   * one `expected` names (any factor when none is named): of concurrent
-   * removals exactly one gets it.
+   * one `expected` names (any factor when none is named), together with the
+   * `twofactor.disabled` event: of concurrent removals exactly one gets it.
    */
-  async function removeFactor (userId: string, expected?: Factor): Promise<Factor | null> {
+  async function removeFactor (
+    userId: string,
+    why: { reason: 'user' | 'admin' | 'user_deleted', actorId: string | null },
+    expected?: Factor
+  ): Promise<Factor | null> {
     return await withLease(state, userId, async () => {
       const current = await factors.get(userId)
       if (!current || (expected && current.factorId !== expected.factorId)) return null
-      return await factors.remove(userId)
-    })
-  }
 
-  function announceDisabled (
-    factor: Factor,
-    reason: 'user' | 'admin' | 'user_deleted',
-    actorId: string | null
-  ) {
-    events.emit('twofactor.disabled', {
-      user_id: factor.userId,
-      factor_id: factor.factorId,
-      reason,
-      actor_id: actorId
+      const disabled = createEnvelope('twofactor.disabled', {
+        user_id: userId,
+        factor_id: current.factorId,
+        reason: why.reason,
+        actor_id: why.actorId
+      })
+      return await factors.remove(userId, current.factorId, disabled)
     })
   }
 
@@ -59,8 +58,8 @@ export function createFactorChanges (deps: TwoFactorDeps, proofs: ProofChecker) 
       const outcome = await proofs.checkProof(factor, proof, 'disable', log)
       if (!outcome.ok) throw refusal(outcome)
 
-      if (!await removeFactor(userId, factor)) throw errors.not_enabled()
-      announceDisabled(factor, 'user', userId)
+      const removed = await removeFactor(userId, { reason: 'user', actorId: userId }, factor)
+      if (!removed) throw errors.not_enabled()
       log.info({ user_id: userId }, '2fa disabled by the user')
       return { enabled: false as const }
     },
@@ -73,34 +72,35 @@ export function createFactorChanges (deps: TwoFactorDeps, proofs: ProofChecker) 
       if (!outcome.ok) throw refusal(outcome)
 
       const { codes, hashes } = newRecoveryCodes(deps, userId)
+      const regenerated = createEnvelope('twofactor.recovery_codes.regenerated', {
+        user_id: userId,
+        count: codes.length
+      })
       const replaced = await withLease(state, userId, async () =>
-        await factors.replaceRecoveryHashes(userId, factor.factorId, hashes))
+        await factors.replaceRecoveryHashes(userId, factor.factorId, hashes, regenerated))
       if (!replaced) throw errors.not_enabled()
 
-      events.emit('twofactor.recovery_codes.regenerated', { user_id: userId, count: codes.length })
       log.info({ user_id: userId }, 'recovery codes regenerated')
       return { recovery_codes: codes }
     },
 
     /** An admin turns 2FA off for someone who lost both device and codes; it also lifts a lock. */
     async adminDisable (userId: string, adminId: string, log: DecisionLog) {
-      const factor = await removeFactor(userId)
+      const factor = await removeFactor(userId, { reason: 'admin', actorId: adminId })
       await state.dropPending(userId)
       if (!factor) throw errors.not_enabled()
 
       await state.clearFailures(userId)
-      announceDisabled(factor, 'admin', adminId)
       log.info({ user_id: userId, admin_id: adminId }, '2fa disabled by an admin')
       return { enabled: false as const }
     },
 
     /** Removes everything 2FA held for a deleted user; safe to repeat. */
     async removeForDeletedUser (userId: string, log: DecisionLog) {
-      const factor = await removeFactor(userId)
+      const factor = await removeFactor(userId, { reason: 'user_deleted', actorId: null })
       await state.dropPending(userId)
       if (!factor) return
 
-      announceDisabled(factor, 'user_deleted', null)
       log.info({ user_id: userId }, '2fa removed for a deleted user')
     }
   }

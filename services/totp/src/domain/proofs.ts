@@ -1,4 +1,5 @@
 import type { DecisionLog, Proof } from '@twofa/kit'
+import { createEnvelope } from '@twofa/events'
 import { errors } from '../errors.js'
 import type { Factor } from '../store/factors.js'
 import { withLease } from './lease.js'
@@ -66,10 +67,15 @@ export function createProofChecker (deps: TwoFactorDeps) {
       const hash = hasher.findMatch(factor.userId, code, stored)
       if (hash === null) return { ok: false, method: 'recovery_code', reason: 'invalid_code' }
 
-      const consumed = await factors.consumeRecoveryHash(factor.userId, factor.factorId, hash)
+      const remaining = stored.length - 1
+      const used = createEnvelope('twofactor.recovery_code.used', {
+        user_id: factor.userId,
+        remaining
+      })
+      const consumed = await factors.consumeRecoveryHash(factor.userId, factor.factorId, hash, used)
       if (!consumed) return { ok: false, method: 'recovery_code', reason: 'replayed' }
 
-      return { ok: true, method: 'recovery_code', recoveryCodesRemaining: stored.length - 1 }
+      return { ok: true, method: 'recovery_code', recoveryCodesRemaining: remaining }
     })
   }
 
@@ -82,10 +88,6 @@ export function createProofChecker (deps: TwoFactorDeps) {
     await state.clearFailures(userId)
     const { method } = outcome
     events.emit('twofactor.verification.succeeded', { user_id: userId, method, purpose })
-    if (outcome.ok && method === 'recovery_code') {
-      const remaining = outcome.recoveryCodesRemaining
-      events.emit('twofactor.recovery_code.used', { user_id: userId, remaining })
-    }
     log.info({ user_id: userId, method, purpose }, '2fa verification succeeded')
   }
 

@@ -1,59 +1,92 @@
 import type { Collection, Db } from 'mongodb'
 import { isDuplicateKeyError } from '@twofa/kit'
+import { outboxRecord, type Envelope, type OutboxEntry } from '@twofa/events'
 import type { SealedSecret } from '../domain/secret-box.js'
 import type { Factor, FactorStore } from './factors.js'
 
-interface FactorDocument {
-  _id: string
+interface FactorFields {
   factor_id: string
   secret: SealedSecret
   recovery_hashes: string[]
   enabled_at: Date
 }
 
-function toFactor (doc: FactorDocument): Factor {
+/**
+ * One document per user (`_id` is the user id, so the primary key alone
+ * stops a second factor). `factor` is null once 2FA is off; the document
+ * stays until its outbox is empty, then the relay removes it.
+ */
+interface FactorDocument {
+  _id: string
+  factor: FactorFields | null
+  /** Events written with the changes they describe, as JSON, oldest first. */
+  outbox: string[]
+  outbox_pending: boolean
+}
+
+function toFactor (userId: string, fields: FactorFields): Factor {
   return {
-    userId: doc._id,
-    factorId: doc.factor_id,
-    secret: doc.secret,
-    recoveryHashes: doc.recovery_hashes,
-    enabledAt: doc.enabled_at
+    userId,
+    factorId: fields.factor_id,
+    secret: fields.secret,
+    recoveryHashes: fields.recovery_hashes,
+    enabledAt: fields.enabled_at
   }
 }
 
+/** The update part that adds an event to a document's outbox. */
+function withEvent (event: Envelope) {
+  return { $push: { outbox: outboxRecord(event) } }
+}
+
 /**
- * Factors in MongoDB, one document per user (`_id` is the user id, so the
- * primary key alone stops a second factor).
+ * Factors in MongoDB. Each change and its event are one update of one
+ * document, which MongoDB applies atomically.
  *
- * Uses only what FerretDB 1.x also supports (plain finds, `$pull`/`$set`
- * updates, find-and-delete), and gives the same answers there one call at a
- * time. Under concurrency only MongoDB keeps the promises: FerretDB 1.x runs
- * an update or find-and-delete as a read followed by a write or delete by id
- * that does not check the document is unchanged, so two callers can both
- * consume the same recovery hash or both receive a removed factor, and one
- * update can undo another. The contract tests of races skip on FerretDB.
+ * Uses only what FerretDB 1.x also supports (plain finds, `$set`, `$push`,
+ * `$pull` of a value, `$size`, upsert, find-and-modify), and gives the same
+ * answers there one call at a time. Under concurrency only MongoDB keeps the
+ * promises: FerretDB 1.x runs an update as a read followed by a write by id
+ * that does not check the document is unchanged, so two updates of one
+ * document can undo each other. The domain therefore changes one account's
+ * factor under a lease, and the contract tests of races skip on FerretDB.
  */
 export class MongoFactorStore implements FactorStore {
   private readonly collection: Collection<FactorDocument>
 
-  constructor (db: Db, private readonly onClose: () => Promise<void> = async () => {}) {
+  private constructor (db: Db, private readonly onClose: () => Promise<void>) {
     this.collection = db.collection<FactorDocument>('factors')
   }
 
-  async get (userId: string): Promise<Factor | null> {
-    const doc = await this.collection.findOne({ _id: userId })
-    return doc ? toFactor(doc) : null
+  static async open (
+    db: Db,
+    onClose: () => Promise<void> = async () => {}
+  ): Promise<MongoFactorStore> {
+    const store = new MongoFactorStore(db, onClose)
+    await store.collection.createIndex({ outbox_pending: 1 }, { name: 'outbox_pending' })
+    return store
   }
 
-  async create (factor: Factor): Promise<boolean> {
+  async get (userId: string): Promise<Factor | null> {
+    const doc = await this.collection.findOne({ _id: userId, factor: { $ne: null } })
+    return doc?.factor ? toFactor(doc._id, doc.factor) : null
+  }
+
+  async create (factor: Factor, event: Envelope): Promise<boolean> {
+    const fields: FactorFields = {
+      factor_id: factor.factorId,
+      secret: factor.secret,
+      recovery_hashes: factor.recoveryHashes,
+      enabled_at: factor.enabledAt
+    }
     try {
-      await this.collection.insertOne({
-        _id: factor.userId,
-        factor_id: factor.factorId,
-        secret: factor.secret,
-        recovery_hashes: factor.recoveryHashes,
-        enabled_at: factor.enabledAt
-      })
+      // Matches a missing document or one whose factor is off; with a factor
+      // on, the upsert's insert hits the primary key instead.
+      await this.collection.updateOne(
+        { _id: factor.userId, factor: null },
+        { $set: { factor: fields, outbox_pending: true }, ...withEvent(event) },
+        { upsert: true }
+      )
       return true
     } catch (error) {
       if (isDuplicateKeyError(error)) return false
@@ -61,17 +94,30 @@ export class MongoFactorStore implements FactorStore {
     }
   }
 
-  async remove (userId: string): Promise<Factor | null> {
+  async remove (userId: string, factorId: string, event: Envelope): Promise<Factor | null> {
     // Driver 6+ returns the document itself (or null), not a result wrapper.
-    const doc = await this.collection.findOneAndDelete({ _id: userId })
-    return doc ? toFactor(doc) : null
+    const before = await this.collection.findOneAndUpdate(
+      { _id: userId, 'factor.factor_id': factorId },
+      { $set: { factor: null, outbox_pending: true }, ...withEvent(event) },
+      { returnDocument: 'before' }
+    )
+    return before?.factor ? toFactor(userId, before.factor) : null
   }
 
-  async consumeRecoveryHash (userId: string, factorId: string, hash: string): Promise<boolean> {
+  async consumeRecoveryHash (
+    userId: string,
+    factorId: string,
+    hash: string,
+    event: Envelope
+  ): Promise<boolean> {
     // The filter names the hash, so of concurrent updates only one matches it.
     const result = await this.collection.updateOne(
-      { _id: userId, factor_id: factorId, recovery_hashes: hash },
-      { $pull: { recovery_hashes: hash } }
+      { _id: userId, 'factor.factor_id': factorId, 'factor.recovery_hashes': hash },
+      {
+        $pull: { 'factor.recovery_hashes': hash },
+        $set: { outbox_pending: true },
+        ...withEvent(event)
+      }
     )
     return result.modifiedCount === 1
   }
@@ -79,11 +125,12 @@ export class MongoFactorStore implements FactorStore {
   async replaceRecoveryHashes (
     userId: string,
     factorId: string,
-    hashes: string[]
+    hashes: string[],
+    event: Envelope
   ): Promise<boolean> {
     const result = await this.collection.updateOne(
-      { _id: userId, factor_id: factorId },
-      { $set: { recovery_hashes: hashes } }
+      { _id: userId, 'factor.factor_id': factorId },
+      { $set: { 'factor.recovery_hashes': hashes, outbox_pending: true }, ...withEvent(event) }
     )
     return result.matchedCount === 1
   }
@@ -95,16 +142,41 @@ export class MongoFactorStore implements FactorStore {
     next: SealedSecret
   ): Promise<boolean> {
     const result = await this.collection.updateOne(
-      { _id: userId, factor_id: factorId, 'secret.kid': previous.kid, 'secret.ct': previous.ct },
-      { $set: { secret: next } }
+      {
+        _id: userId,
+        'factor.factor_id': factorId,
+        'factor.secret.kid': previous.kid,
+        'factor.secret.ct': previous.ct
+      },
+      { $set: { 'factor.secret': next } }
     )
     return result.modifiedCount === 1
   }
 
   async page (afterUserId: string | null, limit: number): Promise<Factor[]> {
-    const filter = afterUserId === null ? {} : { _id: { $gt: afterUserId } }
+    const filter = afterUserId === null
+      ? { factor: { $ne: null } }
+      : { factor: { $ne: null }, _id: { $gt: afterUserId } }
     const docs = await this.collection.find(filter).sort({ _id: 1 }).limit(limit).toArray()
-    return docs.map(toFactor)
+    return docs.flatMap((doc) => doc.factor ? [toFactor(doc._id, doc.factor)] : [])
+  }
+
+  async pending (limit: number): Promise<OutboxEntry[]> {
+    const docs = await this.collection
+      .find({ outbox_pending: true }, { projection: { outbox: 1 } })
+      .limit(limit)
+      .toArray()
+    return docs.flatMap((doc) => doc.outbox.map((raw) => ({ owner: doc._id, raw }))).slice(0, limit)
+  }
+
+  async done (entry: OutboxEntry): Promise<void> {
+    await this.collection.updateOne({ _id: entry.owner }, { $pull: { outbox: entry.raw } })
+    // A document whose factor is off and whose events are out has no reason to stay.
+    const empty = { _id: entry.owner, outbox: { $size: 0 } }
+    const gone = await this.collection.deleteOne({ ...empty, factor: null })
+    if (gone.deletedCount === 0) {
+      await this.collection.updateOne(empty, { $set: { outbox_pending: false } })
+    }
   }
 
   async close (): Promise<void> {

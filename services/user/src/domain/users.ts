@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { DecisionLog } from '@twofa/kit'
-import type { EventPublisher } from '@twofa/events'
+import { createEnvelope } from '@twofa/events'
 import { errors } from '../errors.js'
 import { emailKeyOf, type Role, type User, type UserStore } from '../store/users.js'
 import { hashPassword, PasswordChecker } from './passwords.js'
 
 export interface UsersDeps {
   store: UserStore
-  events: Pick<EventPublisher, 'emit'>
   registrationEnabled: boolean
   now?: () => number
 }
@@ -35,7 +34,7 @@ export function profileOf (user: User): Profile {
 
 /** Profiles and credentials: sign-up, password check, admin listing, 2FA flag. */
 export function createUsers (deps: UsersDeps) {
-  const { store, events } = deps
+  const { store } = deps
   const now = deps.now ?? Date.now
   const passwords = new PasswordChecker()
 
@@ -57,8 +56,8 @@ export function createUsers (deps: UsersDeps) {
       createdAt: new Date(now())
     }
 
-    if (await store.create(user) === 'email_taken') return null
-    events.emit('user.created', { user_id: user.id, email: user.email })
+    const created = createEnvelope('user.created', { user_id: user.id, email: user.email })
+    if (await store.create(user, created) === 'email_taken') return null
     return user
   }
 
@@ -101,9 +100,9 @@ export function createUsers (deps: UsersDeps) {
 
     async remove (id: string, actorId: string, log: DecisionLog): Promise<void> {
       if (id === actorId) throw errors.cannot_delete_self()
-      if (!await store.delete(id)) throw errors.user_not_found()
-
-      events.emit('user.deleted', { user_id: id })
+      if (!await store.delete(id, createEnvelope('user.deleted', { user_id: id }))) {
+        throw errors.user_not_found()
+      }
       log.info({ user_id: id, admin_id: actorId }, 'user deleted')
     },
 

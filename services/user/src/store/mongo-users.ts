@@ -1,6 +1,8 @@
 import type { Collection, Db } from 'mongodb'
 import { isDuplicateKeyError } from '@twofa/kit'
+import { outboxRecord, type Envelope, type OutboxEntry } from '@twofa/events'
 import {
+  deletedKeyOf,
   emailKeyOf,
   type Role,
   type User,
@@ -19,7 +21,15 @@ interface UserDocument {
   two_factor_enabled: boolean
   two_factor_changed_at: Date | null
   created_at: Date
+  /** Set when the user was deleted; the record stays until its events are out. */
+  deleted?: boolean
+  /** Events written with the changes they describe, as JSON, oldest first. */
+  outbox?: string[]
+  outbox_pending?: boolean
 }
+
+/** Every read and change skips deleted users. */
+const LIVE = { deleted: { $ne: true } }
 
 function toUser (doc: UserDocument): User {
   return {
@@ -61,10 +71,11 @@ export class MongoUserStore implements UserStore {
   ): Promise<MongoUserStore> {
     const store = new MongoUserStore(db, onClose)
     await store.collection.createIndex({ email_key: 1 }, { unique: true, name: 'email_key_unique' })
+    await store.collection.createIndex({ outbox_pending: 1 }, { name: 'outbox_pending' })
     return store
   }
 
-  async create (user: User): Promise<'created' | 'email_taken'> {
+  async create (user: User, event: Envelope): Promise<'created' | 'email_taken'> {
     try {
       await this.collection.insertOne({
         _id: user.id,
@@ -75,7 +86,9 @@ export class MongoUserStore implements UserStore {
         roles: user.roles,
         two_factor_enabled: user.twoFactorEnabled,
         two_factor_changed_at: user.twoFactorChangedAt,
-        created_at: user.createdAt
+        created_at: user.createdAt,
+        outbox: [outboxRecord(event)],
+        outbox_pending: true
       })
       return 'created'
     } catch (error) {
@@ -85,19 +98,19 @@ export class MongoUserStore implements UserStore {
   }
 
   async findById (id: string): Promise<User | null> {
-    const doc = await this.collection.findOne({ _id: id })
+    const doc = await this.collection.findOne({ _id: id, ...LIVE })
     return doc ? toUser(doc) : null
   }
 
   async findByEmail (email: string): Promise<User | null> {
-    const doc = await this.collection.findOne({ email_key: emailKeyOf(email) })
+    const doc = await this.collection.findOne({ email_key: emailKeyOf(email), ...LIVE })
     return doc ? toUser(doc) : null
   }
 
   async list (query: UserQuery): Promise<UserPage> {
     const filter = query.emailPrefix
-      ? { email_key: { $regex: `^${literal(emailKeyOf(query.emailPrefix))}` } }
-      : {}
+      ? { ...LIVE, email_key: { $regex: `^${literal(emailKeyOf(query.emailPrefix))}` } }
+      : LIVE
     // One more than asked for tells whether another page exists.
     const docs = await this.collection.find(filter)
       .sort({ email_key: 1 })
@@ -115,6 +128,7 @@ export class MongoUserStore implements UserStore {
     const result = await this.collection.updateOne(
       {
         _id: id,
+        ...LIVE,
         $or: [{ two_factor_changed_at: null }, { two_factor_changed_at: { $lt: changedAt } }]
       },
       { $set: { two_factor_enabled: enabled, two_factor_changed_at: changedAt } }
@@ -123,12 +137,42 @@ export class MongoUserStore implements UserStore {
   }
 
   async addRole (id: string, role: Role): Promise<void> {
-    await this.collection.updateOne({ _id: id }, { $addToSet: { roles: role } })
+    await this.collection.updateOne({ _id: id, ...LIVE }, { $addToSet: { roles: role } })
   }
 
-  async delete (id: string): Promise<boolean> {
-    const result = await this.collection.deleteOne({ _id: id })
-    return result.deletedCount === 1
+  async delete (id: string, event: Envelope): Promise<boolean> {
+    const result = await this.collection.updateOne(
+      { _id: id, ...LIVE },
+      {
+        $set: {
+          deleted: true,
+          email_key: deletedKeyOf(id),
+          password_hash: '',
+          outbox_pending: true
+        },
+        $push: { outbox: outboxRecord(event) }
+      }
+    )
+    return result.modifiedCount === 1
+  }
+
+  async pending (limit: number): Promise<OutboxEntry[]> {
+    const docs = await this.collection
+      .find({ outbox_pending: true }, { projection: { outbox: 1 } })
+      .limit(limit)
+      .toArray()
+    return docs.flatMap((doc) => (doc.outbox ?? []).map((raw) => ({ owner: doc._id, raw })))
+      .slice(0, limit)
+  }
+
+  async done (entry: OutboxEntry): Promise<void> {
+    await this.collection.updateOne({ _id: entry.owner }, { $pull: { outbox: entry.raw } })
+    // A deleted user's record has no reason to stay once its events are out.
+    const empty = { _id: entry.owner, outbox: { $size: 0 } }
+    const gone = await this.collection.deleteOne({ ...empty, deleted: true })
+    if (gone.deletedCount === 0) {
+      await this.collection.updateOne(empty, { $set: { outbox_pending: false } })
+    }
   }
 
   async ping (): Promise<void> {

@@ -1,3 +1,5 @@
+import { outboxRecord, type Envelope, type OutboxEntry, type OutboxSource } from '@twofa/events'
+
 export type Role = 'user' | 'admin'
 
 export interface User {
@@ -27,19 +29,32 @@ export interface UserQuery {
   limit: number
 }
 
-/** Where profiles and credentials live. Every write is one atomic single-document operation. */
-export interface UserStore {
+/**
+ * Where profiles and credentials live. Every write is one single-document
+ * operation; a change others must hear about stores its event in the same
+ * write (the outbox), and the relay publishes it later.
+ */
+export interface UserStore extends OutboxSource {
   /** Creates the user; `email_taken` when another user has the same email in any case. */
-  create: (user: User) => Promise<'created' | 'email_taken'>
+  create: (user: User, event: Envelope) => Promise<'created' | 'email_taken'>
   findById: (id: string) => Promise<User | null>
   findByEmail: (email: string) => Promise<User | null>
   list: (query: UserQuery) => Promise<UserPage>
   /** Applies a 2FA change unless a later one was applied already; true when applied. */
   setTwoFactor: (id: string, enabled: boolean, changedAt: Date) => Promise<boolean>
   addRole: (id: string, role: Role) => Promise<void>
-  delete: (id: string) => Promise<boolean>
+  /**
+   * Deletes the user: gone at once for every read, and the email free again.
+   * The record stays until its outbox is empty.
+   */
+  delete: (id: string, event: Envelope) => Promise<boolean>
   ping: () => Promise<void>
   close: () => Promise<void>
+}
+
+/** What a deleted user's email key becomes, so the address can be used again. */
+export function deletedKeyOf (id: string): string {
+  return `deleted:${id}`
 }
 
 export function emailKeyOf (email: string): string {
@@ -50,11 +65,13 @@ export function emailKeyOf (email: string): string {
 export class MemoryUserStore implements UserStore {
   private readonly users = new Map<string, User>()
   private readonly byEmail = new Map<string, string>()
+  private readonly outboxes = new Map<string, string[]>()
 
-  async create (user: User): Promise<'created' | 'email_taken'> {
+  async create (user: User, event: Envelope): Promise<'created' | 'email_taken'> {
     if (this.byEmail.has(user.emailKey)) return 'email_taken'
     this.users.set(user.id, structuredClone(user))
     this.byEmail.set(user.emailKey, user.id)
+    this.record(user.id, event)
     return 'created'
   }
 
@@ -94,14 +111,33 @@ export class MemoryUserStore implements UserStore {
     if (user && !user.roles.includes(role)) user.roles.push(role)
   }
 
-  async delete (id: string): Promise<boolean> {
+  async delete (id: string, event: Envelope): Promise<boolean> {
     const user = this.users.get(id)
     if (!user) return false
     this.users.delete(id)
     this.byEmail.delete(user.emailKey)
+    this.record(id, event)
     return true
+  }
+
+  async pending (limit: number): Promise<OutboxEntry[]> {
+    const entries: OutboxEntry[] = []
+    for (const [owner, outbox] of this.outboxes) {
+      for (const raw of outbox) entries.push({ owner, raw })
+    }
+    return entries.slice(0, limit)
+  }
+
+  async done (entry: OutboxEntry): Promise<void> {
+    const left = (this.outboxes.get(entry.owner) ?? []).filter((raw) => raw !== entry.raw)
+    if (left.length > 0) this.outboxes.set(entry.owner, left)
+    else this.outboxes.delete(entry.owner)
   }
 
   async ping (): Promise<void> {}
   async close (): Promise<void> {}
+
+  private record (owner: string, event: Envelope): void {
+    this.outboxes.set(owner, [...(this.outboxes.get(owner) ?? []), outboxRecord(event)])
+  }
 }
