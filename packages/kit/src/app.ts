@@ -8,6 +8,7 @@ import Fastify, {
   type FastifyRequest
 } from 'fastify'
 import type { Logger } from 'pino'
+import { isDependencyFailure } from './dependency-errors.js'
 import { AppError, commonErrors } from './errors.js'
 
 declare module 'fastify' {
@@ -180,6 +181,9 @@ function toAppError (error: FastifyError | AppError | Error): AppError {
   const fastifyError = error as FastifyError
   if (fastifyError.validation) {
     return commonErrors.invalid_request({ message: validationMessage(fastifyError) })
+  }
+  if (isDependencyFailure(error)) {
+    return commonErrors.dependency_unavailable({ cause: error, extra: { retry_after: 1 } })
   }
 
   const status = fastifyError.statusCode ?? 500

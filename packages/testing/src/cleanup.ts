@@ -46,3 +46,16 @@ export async function dropMongoDatabases (url: string, databases: string[]): Pro
     await client.close()
   }
 }
+
+/** Every Redis key under a prefix, and the ones among them that never expire. */
+export async function redisKeysWithoutTtl (url: string, prefix: string): Promise<{ keys: string[], forever: string[] }> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 })
+  try {
+    await redis.connect()
+    const keys = await redis.keys(`${prefix}*`)
+    const ttls = await Promise.all(keys.map(async (key) => await redis.pttl(key)))
+    return { keys, forever: keys.filter((_, i) => (ttls[i] as number) < 0) }
+  } finally {
+    redis.disconnect()
+  }
+}

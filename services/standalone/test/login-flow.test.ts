@@ -150,7 +150,8 @@ t.test('the whole guide: turn 2FA on, sign in with a code, ' +
   t.same(replay.body, {
     success: false,
     error: 'invalid_code',
-    message: 'The code is not valid.',
+    message: 'This code was already used; wait for the next one.',
+    reason: 'code_already_used',
     attempts_remaining: 4
   })
 

@@ -26,7 +26,14 @@ function refusal (status: number, body: unknown): AppError {
   }
   if (typeof rest.retry_after === 'number') extra.retry_after = rest.retry_after
 
-  if (status === 401 && error === 'invalid_code') return errors.invalid_code({ extra })
+  if (status === 401 && error === 'invalid_code') {
+    // A code that was right but already used says so, so the person waits for the next one.
+    if (rest.reason === 'code_already_used') {
+      extra.reason = rest.reason
+      return errors.invalid_code({ extra, message: 'This code was already used; wait for the next one.' })
+    }
+    return errors.invalid_code({ extra })
+  }
   if (status === 429 && error === 'account_locked') return errors.account_locked({ extra })
   if (status === 429) return errors.too_many_attempts({ extra })
   return errors.invalid_temp_token()
