@@ -18,7 +18,11 @@ export async function flushRedisScripts (url: string): Promise<void> {
 }
 
 /** Publishes a message to an exchange as a producer would, persistent, routed by its type. */
-export async function publishRaw (url: string, exchange: string, message: { type: string }): Promise<void> {
+export async function publishRaw (
+  url: string,
+  exchange: string,
+  message: { type: string, [field: string]: unknown }
+): Promise<void> {
   const connection = await connect(url)
   try {
     const channel = await connection.createConfirmChannel()
