@@ -22,6 +22,7 @@ import {
   loadUserConfig,
   type UserService
 } from '@twofa/user'
+import { DEFAULT_WEB_ROOT, registerWebPages } from './web-pages.js'
 
 export interface System {
   app: FastifyInstance
@@ -94,6 +95,7 @@ export async function buildSystem (
   }, authRedis)
 
   const app = createApp({ logger: log, trustProxy: trustProxyFrom(env.TRUST_PROXY) })
+  await registerWebPages(app, DEFAULT_WEB_ROOT, log)
   const health = registerHealth(app, [
     {
       name: 'totp',
