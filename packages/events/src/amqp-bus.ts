@@ -8,6 +8,7 @@ import {
 import type { Logger } from 'pino'
 import { parseEnvelope, type Envelope } from './contract.js'
 import type { EventBus, Subscription } from './bus.js'
+import { reportDelivery, reportPublish } from './telemetry.js'
 
 export interface AmqpBusSettings {
   url: string
@@ -20,7 +21,11 @@ export interface AmqpBusSettings {
   prefetch?: number
   /** How the connection is named in the broker's management tools. */
   connectionName?: string
+  /** Longest `close` waits for handlers that are running to finish their message. */
+  drainTimeoutMs?: number
 }
+
+const OUTCOMES = { ack: 'handled', retry: 'retried', dead: 'dead_lettered' } as const
 
 /**
  * RabbitMQ behind the EventBus interface.
@@ -47,9 +52,18 @@ export class AmqpBus implements EventBus {
   private closing = false
   private reconnectTimer: NodeJS.Timeout | null = null
   private attempt = 0
+  /** Consumer tags on the current consumer channel, so `close` can cancel them. */
+  private consumerTags: string[] = []
+  private readonly inFlight = new Set<Promise<void>>()
 
   private constructor (settings: AmqpBusSettings, log: Logger) {
-    this.settings = { confirmTimeoutMs: 5000, prefetch: 10, connectionName: 'twofa', ...settings }
+    this.settings = {
+      confirmTimeoutMs: 5000,
+      prefetch: 10,
+      connectionName: 'twofa',
+      drainTimeoutMs: 5000,
+      ...settings
+    }
     this.log = log
   }
 
@@ -73,6 +87,16 @@ export class AmqpBus implements EventBus {
   }
 
   async publish (event: Envelope): Promise<void> {
+    try {
+      await this.publishConfirmed(event)
+    } catch (error) {
+      reportPublish({ event, ok: false })
+      throw error
+    }
+    reportPublish({ event, ok: true })
+  }
+
+  private async publishConfirmed (event: Envelope): Promise<void> {
     const channel = this.publisher
     if (!channel || this.blocked) {
       throw new Error(this.blocked ? 'broker is blocking publishers' : 'broker connection is down')
@@ -103,15 +127,38 @@ export class AmqpBus implements EventBus {
     if (this.consumer) await this.consume(this.consumer, subscription)
   }
 
+  /**
+   * Stops consuming, lets the handlers that are running finish and settle
+   * their message (within `drainTimeoutMs`), then closes the connection.
+   */
   async close (): Promise<void> {
     this.closing = true
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer)
+    await this.stopConsuming()
 
     const model = this.model
     this.model = null
     this.publisher = null
     this.consumer = null
     if (model) await model.close().catch(() => {})
+  }
+
+  private async stopConsuming (): Promise<void> {
+    const channel = this.consumer
+    if (channel) {
+      for (const tag of this.consumerTags) await channel.cancel(tag).catch(() => {})
+    }
+
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.settings.drainTimeoutMs)
+    })
+    await Promise.race([Promise.allSettled([...this.inFlight]), timeout])
+    clearTimeout(timer)
+
+    // Closing the channel on its own sends the acks queued on it before the
+    // connection goes; a connection closed at once can overtake them.
+    if (channel) await channel.close().catch(() => {})
   }
 
   private async open (): Promise<void> {
@@ -145,6 +192,7 @@ export class AmqpBus implements EventBus {
       this.model = model
       this.publisher = publisher
       this.consumer = consumer
+      this.consumerTags = []
       for (const subscription of this.subscriptions) await this.consume(consumer, subscription)
     } catch (error) {
       await model.close().catch(() => {})
@@ -218,8 +266,9 @@ export class AmqpBus implements EventBus {
       await channel.bindQueue(queue, this.settings.exchange, type)
     }
 
-    await channel.consume(queue, (message) => {
+    const { consumerTag } = await channel.consume(queue, (message) => {
       if (message === null) {
+        if (this.closing) return
         // The broker cancelled us (the queue was deleted): declare and consume again.
         this.log.warn({ queue }, 'amqp consumer cancelled by the broker; consuming again')
         if (this.consumer === channel) {
@@ -230,10 +279,13 @@ export class AmqpBus implements EventBus {
         }
         return
       }
-      this.handle(channel, subscription, message).catch((error: unknown) => {
+      const handling = this.handle(channel, subscription, message).catch((error: unknown) => {
         this.log.error({ err: error, queue }, 'amqp delivery failed')
       })
+      this.inFlight.add(handling)
+      handling.finally(() => this.inFlight.delete(handling)).catch(() => {})
     }, { noAck: false })
+    if (this.consumer === channel) this.consumerTags.push(consumerTag)
   }
 
   private async handle (
@@ -248,6 +300,11 @@ export class AmqpBus implements EventBus {
       try {
         if (action === 'ack') channel.ack(message)
         else channel.nack(message, false, action === 'retry')
+        reportDelivery({
+          consumer: subscription.consumer,
+          outcome: OUTCOMES[action],
+          redelivered: message.fields.redelivered
+        })
       } catch (error) {
         // The channel is closing: the broker will deliver the message again.
         this.log.warn(

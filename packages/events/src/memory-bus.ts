@@ -1,5 +1,6 @@
 import { parseEnvelope, type Envelope } from './contract.js'
 import type { EventBus, Subscription } from './bus.js'
+import { reportDelivery, reportPublish } from './telemetry.js'
 
 const MAX_ATTEMPTS = 2
 
@@ -17,7 +18,10 @@ export class MemoryBus implements EventBus {
   private closed = false
 
   async publish (event: Envelope): Promise<void> {
-    if (this.closed) throw new Error('bus is closed')
+    if (this.closed) {
+      reportPublish({ event, ok: false })
+      throw new Error('bus is closed')
+    }
 
     const body = JSON.stringify(event)
     for (const subscription of this.subscriptions) {
@@ -27,6 +31,7 @@ export class MemoryBus implements EventBus {
       // deliver() settles every outcome itself, so this promise never rejects.
       delivery.finally(() => this.inFlight.delete(delivery)).catch(() => {})
     }
+    reportPublish({ event, ok: true })
   }
 
   async subscribe (subscription: Subscription): Promise<void> {
@@ -49,19 +54,25 @@ export class MemoryBus implements EventBus {
 
   private async deliver (subscription: Subscription, body: string): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve))
+    const { consumer } = subscription
+    let redelivered = false
 
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      redelivered = attempt > 1
       // Parsed afresh for each attempt, as a redelivered message would be.
       const event = parseEnvelope(JSON.parse(body))
       if (!event) break
 
       try {
         await subscription.handler(event)
+        reportDelivery({ consumer, outcome: 'handled', redelivered })
         return
       } catch {
         // The next attempt follows; after the last, the dead letters.
+        if (attempt < MAX_ATTEMPTS) reportDelivery({ consumer, outcome: 'retried', redelivered })
       }
     }
-    this.deadLetters.push({ consumer: subscription.consumer, message: JSON.parse(body) })
+    this.deadLetters.push({ consumer, message: JSON.parse(body) })
+    reportDelivery({ consumer, outcome: 'dead_lettered', redelivered })
   }
 }

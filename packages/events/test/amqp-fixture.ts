@@ -1,0 +1,60 @@
+import type { Test } from 'tap'
+import { connect, type Channel, type ChannelModel } from 'amqplib'
+import { pino } from 'pino'
+import { LogCapture, uniqueName, type Backing } from '@twofa/testing'
+import { AmqpBus, type AmqpBusSettings } from '../src/amqp-bus.js'
+
+export interface Fixture {
+  bus: AmqpBus
+  settings: { url: string, exchange: string, queuePrefix: string }
+  /** Runs one step on a channel of its own, on a connection of the test's own. */
+  withChannel: <T>(step: (channel: Channel) => Promise<T>) => Promise<T>
+  logs: LogCapture
+}
+
+/**
+ * A RabbitMQ bus with names no other run uses. When the test ends it is
+ * closed, and the queues of `consumers` and both exchanges are deleted.
+ */
+export async function amqpFixture (
+  t: Test,
+  backing: Backing,
+  consumers: string[],
+  overrides: Partial<AmqpBusSettings> = {}
+): Promise<Fixture> {
+  const name = uniqueName('bus')
+  const settings = { url: backing.url, exchange: `${name}.events`, queuePrefix: `${name}.` }
+  const logs = new LogCapture()
+  const bus = await AmqpBus.connect({ ...settings, ...overrides }, pino({ level: 'info' }, logs))
+  const admin: ChannelModel = await connect(backing.url)
+
+  const withChannel = async <T>(step: (channel: Channel) => Promise<T>): Promise<T> => {
+    const channel = await admin.createChannel()
+    channel.on('error', () => {})
+    try {
+      return await step(channel)
+    } finally {
+      await channel.close().catch(() => {})
+    }
+  }
+
+  t.teardown(async () => {
+    await bus.close()
+    await withChannel(async (channel) => {
+      for (const consumer of consumers) {
+        await channel.deleteQueue(`${settings.queuePrefix}${consumer}`)
+        await channel.deleteQueue(`${settings.queuePrefix}${consumer}.dead`)
+      }
+      await channel.deleteExchange(settings.exchange)
+      await channel.deleteExchange(`${settings.exchange}.dlx`)
+    })
+    await admin.close()
+  })
+  return { bus, settings, withChannel, logs }
+}
+
+/** Messages ready in a queue (not those delivered and not yet settled). */
+export async function readyCount (fixture: Fixture, queue: string): Promise<number> {
+  const check = await fixture.withChannel(async (channel) => await channel.checkQueue(queue))
+  return check.messageCount
+}
