@@ -10,11 +10,14 @@ import Fastify, {
 import type { Logger } from 'pino'
 import { isDependencyFailure } from './dependency-errors.js'
 import { AppError, commonErrors } from './errors.js'
+import { observeResponse } from './metrics.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated user's id, once known; every log line carries it. */
     userId: string | null
+    /** The `error` code of the answer, when it is an error; metrics count refusals by it. */
+    errorCode: string | null
   }
 }
 
@@ -67,6 +70,7 @@ export function createApp (options: AppOptions): FastifyInstance {
     frameworkErrors: (error, _request, reply) => {
       const message = 'The request URL or headers are not valid.'
       const answer = reply as unknown as FastifyReply
+      answer.request.errorCode = 'invalid_request'
       answer.code(error.statusCode ?? 400).send({ error: 'invalid_request', message })
     },
     clientErrorHandler: answerClientError
@@ -76,6 +80,7 @@ export function createApp (options: AppOptions): FastifyInstance {
   // cross-site form can send without a CORS preflight.
   app.removeContentTypeParser('text/plain')
   app.decorateRequest('userId', null)
+  app.decorateRequest('errorCode', null)
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
@@ -86,10 +91,12 @@ export function createApp (options: AppOptions): FastifyInstance {
 
   app.addHook('onResponse', async (request, reply) => {
     logRequest(request, reply)
+    observeResponse(request, reply)
   })
 
   app.setErrorHandler(buildErrorHandler())
-  app.setNotFoundHandler(async (_request, reply) => {
+  app.setNotFoundHandler(async (request, reply) => {
+    request.errorCode = 'not_found'
     await reply.code(404).send({ error: 'not_found', message: 'Nothing is here.' })
   })
 
@@ -154,6 +161,7 @@ export function buildErrorHandler (options: ErrorBodyOptions = {}) {
     reply: FastifyReply
   ) {
     const appError = toAppError(error)
+    request.errorCode = appError.code
 
     if (appError.statusCode >= 500) {
       request.log.error({ err: appError.cause ?? error, code: appError.code }, 'request failed')

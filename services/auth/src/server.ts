@@ -5,6 +5,7 @@ import {
   createLogger,
   exitOnStartFailure,
   fetchTransport,
+  metricsRoutes,
   reach,
   registerHealth,
   trustProxyFrom,
@@ -54,6 +55,7 @@ async function main (): Promise<void> {
   const app = createApp({ logger: log, trustProxy: trustProxyFrom(config.TRUST_PROXY) })
   const health = registerHealth(app, checks)
   await app.register(service.publicRoutes)
+  await app.register(metricsRoutes)
   await app.listen({ host: config.HOST, port: config.PORT })
 
   closeOnSignals({

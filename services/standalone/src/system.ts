@@ -4,6 +4,7 @@ import {
   connectRedis,
   createApp,
   injectTransport,
+  metricsRoutes,
   registerHealth,
   trustProxyFrom,
   type Health
@@ -115,6 +116,7 @@ export async function buildSystem (
   await app.register(user.publicRoutes)
 
   await totp.start()
+  await app.register(metricsRoutes)
   await user.start()
 
   return {

@@ -3,6 +3,7 @@ import {
   createApp,
   createLogger,
   exitOnStartFailure,
+  metricsRoutes,
   registerHealth
 } from '@twofa/kit'
 import { connectTotpBackends } from './backends.js'
@@ -20,6 +21,7 @@ async function main (): Promise<void> {
   const app = createApp({ logger: log })
   const health = registerHealth(app, backends.checks)
   await app.register(service.publicRoutes)
+  await app.register(metricsRoutes)
 
   await service.start()
   await app.listen({ host: config.HOST, port: config.PORT })
