@@ -5,7 +5,12 @@ import t from 'tap'
 import { freePort, startProcess, waitForOk } from '@twofa/testing'
 import { chromiumMissing, openBrowser, repositoryRoot } from './browser.js'
 import { checkSecurityHeaders } from './headers.js'
-import { deadChallenges, keyboardOnlySignIn, walkThePages } from './walk.js'
+import {
+  deadChallenges,
+  keyboardOnlySignIn,
+  turnOffOwnTwoFactor,
+  walkThePages
+} from './walk.js'
 
 const USER = { name: 'Alice Example', email: 'alice@example.com', password: 'correct horse battery' }
 const ADMIN = { name: 'Admin', email: 'root@example.com', password: 'admin password 123' }
@@ -46,6 +51,7 @@ t.test('the one-process start serves the pages, and a person walks them in chrom
   const { adminPhone } = await walkThePages(t, browser, { baseUrl, user: USER, admin: ADMIN })
   await keyboardOnlySignIn(t, browser, { baseUrl, who: ADMIN, phone: adminPhone })
   await deadChallenges(t, browser, { baseUrl, who: ADMIN, phone: adminPhone })
+  await turnOffOwnTwoFactor(t, browser, { baseUrl, who: ADMIN, phone: adminPhone })
 
   t.same(browser.pageErrors, [], 'no CSP violation or script error on any page')
   t.same(browser.offsite, [], 'the pages asked for nothing outside the server')

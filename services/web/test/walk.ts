@@ -195,6 +195,10 @@ export async function walkThePages (t: Test, browser: Browser, options: WalkOpti
     await page.getByRole('button', { name: 'Verify' }).click()
     await heading(page, 'Profile and security')
     t.ok(await page.locator('#recovery-banner').isHidden(), 'no banner after a code sign-in')
+    t.equal(await page.evaluate('localStorage.length + sessionStorage.length'), 0,
+      'nothing is kept in web storage')
+    t.notMatch(await page.evaluate('document.cookie'), /twofa_session/,
+      'the session cookie is out of reach of page scripts')
   })
 
   await signOut(browser)
@@ -282,6 +286,32 @@ export async function walkThePages (t: Test, browser: Browser, options: WalkOpti
   await signOut(browser)
 
   return { adminPhone }
+}
+
+/** A person turns their own 2FA off, confirming with a current code. */
+export async function turnOffOwnTwoFactor (t: Test, browser: Browser, options: {
+  baseUrl: string
+  who: Person
+  phone: Authenticator
+}): Promise<void> {
+  const { page, step } = browser
+  await signInWithPassword(page, options.baseUrl, options.who)
+  await page.getByLabel('6-digit code').fill(await options.phone.nextCode())
+  await page.getByRole('button', { name: 'Verify' }).click()
+  await heading(page, 'Profile and security')
+
+  await step('turn-off-2fa-asks-for-a-code', async () => {
+    await page.getByRole('button', { name: 'Turn off 2FA' }).click()
+    await page.getByRole('heading', { name: 'Turn off two-factor authentication' }).waitFor(WAIT)
+    await fieldsAreLabelled(t, page, 'the turn-off form')
+  })
+  await step('turned-2fa-off', async () => {
+    await page.locator('#disable').getByLabel('6-digit code').fill(await options.phone.nextCode())
+    await page.getByRole('button', { name: 'Turn off 2FA' }).click()
+    await page.getByText('Two-factor authentication is off.').waitFor(WAIT)
+    t.match(await twoFactorShown(page), { status: 'Off' }, 'the person turned 2FA off')
+  })
+  await signOut(browser)
 }
 
 /**
