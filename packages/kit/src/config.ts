@@ -117,3 +117,9 @@ export function refuseMemoryInProduction (
     ctx.addIssue({ code: 'custom', path: [key], message: STAND_IN_REFUSED })
   }
 }
+
+/**
+ * Seconds between readiness turning false and the listener closing on
+ * SIGTERM; the whole shutdown must fit in its 10-second bound.
+ */
+export const shutdownDelaySeconds = z.coerce.number().min(0).max(8).default(0)

@@ -1,5 +1,6 @@
 import closeWithGrace from 'close-with-grace'
 import type { Logger } from 'pino'
+import type { Health } from './health.js'
 
 export interface Lifecycle {
   log: Logger
@@ -7,6 +8,14 @@ export interface Lifecycle {
   close: () => Promise<void>
   /** Longest a shutdown may take before the process exits anyway. */
   graceMs?: number
+  /** Readiness to turn false first, so load balancers stop sending new work. */
+  health?: Health
+  /**
+   * How long the process still takes requests after readiness turned false,
+   * before it closes: the time a load balancer needs to notice (a few seconds
+   * on Kubernetes). Counts against `graceMs`.
+   */
+  drainDelayMs?: number
 }
 
 /**
@@ -19,6 +28,9 @@ export function closeOnSignals (lifecycle: Lifecycle): void {
     if (err) lifecycle.log.fatal({ err }, 'shutting down after an error')
     else lifecycle.log.info({ signal }, 'shutting down')
 
+    lifecycle.health?.markShuttingDown()
+    const delay = err ? 0 : lifecycle.drainDelayMs ?? 0
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay))
     await lifecycle.close()
     lifecycle.log.info('stopped')
   })

@@ -1,9 +1,18 @@
 import { z } from 'zod'
-import { backingUrl, loadConfig, logLevel, nodeEnv, port, positiveInt } from '@twofa/kit'
+import {
+  backingUrl,
+  loadConfig,
+  logLevel,
+  nodeEnv,
+  port,
+  positiveInt,
+  shutdownDelaySeconds
+} from '@twofa/kit'
 
 const schema = z.object({
   NODE_ENV: nodeEnv,
   LOG_LEVEL: logLevel,
+  SHUTDOWN_DELAY_SECONDS: shutdownDelaySeconds,
   HOST: z.string().default('127.0.0.1'),
   PORT: port(8081),
   INTERNAL_TOKEN: z.string().min(32, 'must be at least 32 characters'),

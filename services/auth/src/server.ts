@@ -60,6 +60,8 @@ async function main (): Promise<void> {
 
   closeOnSignals({
     log,
+    health,
+    drainDelayMs: config.SHUTDOWN_DELAY_SECONDS * 1000,
     close: async () => {
       health.markShuttingDown()
       await app.close()

@@ -1,28 +1,14 @@
-import { z } from 'zod'
-import {
-  closeOnSignals,
-  createLogger,
-  exitOnStartFailure,
-  loadConfig,
-  logLevel,
-  port
-} from '@twofa/kit'
+import { closeOnSignals, createLogger, exitOnStartFailure } from '@twofa/kit'
+import { loadStandaloneConfig } from './config.js'
 import { resolveSecrets } from './dev-secrets.js'
 import { buildSystem } from './system.js'
-
-const schema = z.object({
-  HOST: z.string().default('127.0.0.1'),
-  PORT: port(8080),
-  LOG_LEVEL: logLevel,
-  DATA_DIR: z.string().default('.data')
-})
 
 /**
  * `pnpm start`: the whole system in one process. Redis, MongoDB and RabbitMQ
  * are used when their addresses are set, and in-memory stand-ins otherwise.
  */
 async function main (): Promise<void> {
-  const config = loadConfig('standalone', schema, process.env)
+  const config = loadStandaloneConfig(process.env)
   const log = createLogger({ service: 'twofa', level: config.LOG_LEVEL })
 
   const { secrets, file } = resolveSecrets(process.env, config.DATA_DIR)
@@ -46,7 +32,12 @@ async function main (): Promise<void> {
     service === 'twofa' ? log : createLogger({ service, level: config.LOG_LEVEL }))
   await system.app.listen({ host: config.HOST, port: config.PORT })
 
-  closeOnSignals({ log, close: system.close })
+  closeOnSignals({
+    log,
+    health: system.health,
+    drainDelayMs: config.SHUTDOWN_DELAY_SECONDS * 1000,
+    close: system.close
+  })
 }
 
 main().catch((error: unknown) => exitOnStartFailure('twofa', error))

@@ -7,13 +7,15 @@ import {
   nodeEnv,
   port,
   positiveInt,
-  refuseMemoryInProduction
+  refuseMemoryInProduction,
+  shutdownDelaySeconds
 } from '@twofa/kit'
 import { parseKeyRing, type KeyRing } from './domain/secret-box.js'
 
 const schema = z.object({
   NODE_ENV: nodeEnv,
   LOG_LEVEL: logLevel,
+  SHUTDOWN_DELAY_SECONDS: shutdownDelaySeconds,
   HOST: z.string().default('127.0.0.1'),
   PORT: port(8082),
   INTERNAL_HOST: z.string().default('127.0.0.1'),

@@ -6,12 +6,14 @@ import {
   logLevel,
   nodeEnv,
   port,
-  refuseMemoryInProduction
+  refuseMemoryInProduction,
+  shutdownDelaySeconds
 } from '@twofa/kit'
 
 const schema = z.object({
   NODE_ENV: nodeEnv,
   LOG_LEVEL: logLevel,
+  SHUTDOWN_DELAY_SECONDS: shutdownDelaySeconds,
   HOST: z.string().default('127.0.0.1'),
   PORT: port(8083),
   INTERNAL_HOST: z.string().default('127.0.0.1'),
