@@ -23,6 +23,7 @@ import {
   loadUserConfig,
   type UserService
 } from '@twofa/user'
+import { registerApiDocs } from './api-docs.js'
 import { DEFAULT_WEB_ROOT, registerWebPages } from './web-pages.js'
 
 export interface System {
@@ -97,6 +98,7 @@ export async function buildSystem (
 
   const app = createApp({ logger: log, trustProxy: trustProxyFrom(env.TRUST_PROXY) })
   await registerWebPages(app, DEFAULT_WEB_ROOT, log)
+  await registerApiDocs(app)
   const health = registerHealth(app, [
     {
       name: 'totp',
