@@ -123,3 +123,11 @@ export function refuseMemoryInProduction (
  * SIGTERM; the whole shutdown must fit in its 10-second bound.
  */
 export const shutdownDelaySeconds = z.coerce.number().min(0).max(8).default(0)
+
+/**
+ * Options for a config schema's whole-object `superRefine`: zod skips such a
+ * check once any field has failed, and these make it run anyway, so an
+ * operator sees every problem at once. The check must then expect any field
+ * to be missing or of the wrong type.
+ */
+export const checkEvenIfFieldsFail = { when: () => true }

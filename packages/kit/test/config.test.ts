@@ -3,6 +3,7 @@ import { z } from 'zod'
 import {
   backingUrl,
   booleanFlag,
+  checkEvenIfFieldsFail,
   ConfigError,
   isMemoryUrl,
   loadConfig,
@@ -156,3 +157,18 @@ t.test('memory:// is refused in production even by a schema without the refineme
     'REDIS_URL: in-memory stand-ins are refused when NODE_ENV=production'
   ])
 })
+
+t.test('a whole-object check with checkEvenIfFieldsFail is listed beside a failed field',
+  async (t) => {
+    const schema = z.object({ A: z.string(), B: z.string().optional() })
+      .superRefine((env, ctx) => {
+        if (env.B !== 'b') ctx.addIssue({ code: 'custom', path: ['B'], message: 'must be b' })
+      }, checkEvenIfFieldsFail)
+
+    const error = t.throws(() => loadConfig('svc', schema, { B: 'x' })) as ConfigError
+
+    t.same(error.problems, [
+      'A: Invalid input: expected string, received undefined',
+      'B: must be b'
+    ])
+  })

@@ -42,6 +42,9 @@ const schema = z.object({
   TRUST_PROXY: z.string().optional()
 })
 
+/** The settings this service reads; the README's configuration table lists each. */
+export const authSettingNames = Object.keys(schema.shape)
+
 export type AuthConfig = Readonly<z.infer<typeof schema>>
 
 export function loadAuthConfig (env: Record<string, string | undefined>): AuthConfig {

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import {
   backingUrl,
   booleanFlag,
+  checkEvenIfFieldsFail,
   loadConfig,
   logLevel,
   nodeEnv,
@@ -56,13 +57,18 @@ const schema = z.object({
 }).superRefine((env, ctx) => {
   refuseMemoryInProduction(env, ['REDIS_URL', 'MONGO_URL', 'AMQP_URL'], ctx)
 
-  const ring = parseKeyRing(env.TOTP_ENCRYPTION_KEYS, env.TOTP_ENCRYPTION_KEY_ID)
+  const { TOTP_ENCRYPTION_KEYS: keys, TOTP_ENCRYPTION_KEY_ID: kid } = env
+  if (typeof keys !== 'string' || typeof kid !== 'string') return
+  const ring = parseKeyRing(keys, kid)
   if (Array.isArray(ring)) {
     for (const problem of ring) {
       ctx.addIssue({ code: 'custom', path: ['TOTP_ENCRYPTION_KEYS'], message: problem })
     }
   }
-})
+}, checkEvenIfFieldsFail)
+
+/** The settings this service reads; the README's configuration table lists each. */
+export const totpSettingNames = Object.keys(schema.shape)
 
 export type TotpConfig = Readonly<z.infer<typeof schema>>
 

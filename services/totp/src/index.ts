@@ -1,3 +1,3 @@
 export { connectTotpBackends, type TotpBackends, type SharedBackends } from './backends.js'
-export { loadTotpConfig, type TotpConfig } from './config.js'
+export { totpSettingNames, loadTotpConfig, type TotpConfig } from './config.js'
 export { createTotpService, type TotpService } from './service.js'

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import {
   backingUrl,
   booleanFlag,
+  checkEvenIfFieldsFail,
   loadConfig,
   logLevel,
   nodeEnv,
@@ -44,7 +45,10 @@ const schema = z.object({
       message: 'ADMIN_EMAIL and ADMIN_PASSWORD go together'
     })
   }
-})
+}, checkEvenIfFieldsFail)
+
+/** The settings this service reads; the README's configuration table lists each. */
+export const userSettingNames = Object.keys(schema.shape)
 
 export type UserConfig = Readonly<z.infer<typeof schema>>
 

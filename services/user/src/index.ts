@@ -1,3 +1,3 @@
 export { connectUserBackends, type UserBackends } from './backends.js'
-export { loadUserConfig, type UserConfig } from './config.js'
+export { userSettingNames, loadUserConfig, type UserConfig } from './config.js'
 export { createUserService, type UserService } from './service.js'
