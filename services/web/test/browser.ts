@@ -100,20 +100,21 @@ export async function openBrowser (t: Test, baseUrl: string, setup: string): Pro
   page.on('pageerror', (error) => pageErrors.push(`${error.name}: ${error.message}`))
 
   let count = 0
-  const step = async (name: string, action: () => Promise<void>, options?: StepOptions) => {
+  /** The next screenshot's path: numbered in the order the pages were seen. */
+  const shot = (name: string) => {
     count += 1
-    const file = `${String(count).padStart(2, '0')}-${name}`
+    return join(shots, `${String(count).padStart(2, '0')}-${name}.png`)
+  }
+  const step = async (name: string, action: () => Promise<void>, options?: StepOptions) => {
     try {
       await action()
     } catch (error) {
-      await page.screenshot({ path: join(shots, `${file}-FAILED.png`), fullPage: true })
-        .catch(() => {})
-      t.comment(`screenshot of the failed step: ${join(shots, `${file}-FAILED.png`)}`)
+      const path = shot(`${name}-FAILED`)
+      await page.screenshot({ path, fullPage: true }).catch(() => {})
+      t.comment(`screenshot of the failed step: ${path}`)
       throw error
     }
-    if (options?.screenshot !== false) {
-      await page.screenshot({ path: join(shots, `${file}.png`), fullPage: true })
-    }
+    if (options?.screenshot !== false) await page.screenshot({ path: shot(name), fullPage: true })
     t.pass(name.replaceAll('-', ' '))
   }
 
