@@ -30,7 +30,36 @@ export const eventSchemas = {
     reason: z.enum(['invalid_code', 'replayed'])
   }),
   'twofactor.recovery_code.used': z.object({ user_id: z.string(), remaining: z.number() }),
-  'twofactor.locked': z.object({ user_id: z.string(), until: z.string() })
+  'twofactor.locked': z.object({ user_id: z.string(), until: z.string() }),
+
+  // From the ops command line. A change to one user or factor is named after
+  // it (`user.*`, `twofactor.*`); work on the system itself is `ops.*`.
+  'user.admin_granted': z.object({
+    user_id: z.string(),
+    /** True when the account was created for this, false when it existed. */
+    created: z.boolean()
+  }),
+  'twofactor.unlocked': z.object({
+    user_id: z.string(),
+    /** `ops` for the ops command line. */
+    actor_id: z.string().nullable()
+  }),
+  'ops.key_rotated': z.object({
+    /** The key id every stored secret should now be sealed with. */
+    key_id: z.string(),
+    resealed: z.number(),
+    already_current: z.number(),
+    /** Factors removed or replaced while the run went over them. */
+    skipped: z.number(),
+    /** Secrets no configured key opens; they stay as they were. */
+    failed: z.number()
+  }),
+  'ops.dead_letters_replayed': z.object({
+    consumer: z.string(),
+    replayed: z.number(),
+    /** Messages still in the dead-letter queue afterwards. */
+    left: z.number()
+  })
 } as const
 
 export type EventType = keyof typeof eventSchemas

@@ -22,7 +22,11 @@ const samples: { [T in EventType]: EventData<T> } = {
     reason: 'replayed'
   },
   'twofactor.recovery_code.used': { user_id: 'u1', remaining: 9 },
-  'twofactor.locked': { user_id: 'u1', until: '2030-01-01T00:00:00.000Z' }
+  'twofactor.locked': { user_id: 'u1', until: '2030-01-01T00:00:00.000Z' },
+  'user.admin_granted': { user_id: 'u1', created: true },
+  'twofactor.unlocked': { user_id: 'u1', actor_id: 'ops' },
+  'ops.key_rotated': { key_id: 'k2', resealed: 3, already_current: 2, skipped: 0, failed: 0 },
+  'ops.dead_letters_replayed': { consumer: 'totp', replayed: 1, left: 0 }
 }
 
 function received (value: unknown): unknown {

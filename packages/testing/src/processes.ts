@@ -71,3 +71,39 @@ export async function waitForOk (url: string, timeoutMs = 20_000, describe = url
   }
   throw new Error(`${describe} not ready after ${timeoutMs} ms (${last})`)
 }
+
+export interface CommandResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/**
+ * Runs a Node program to its end, with `input` on its standard input, and
+ * returns its exit code and output; kills it after `timeoutMs`.
+ */
+export async function runCommand (
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  options: { input?: string, timeoutMs?: number } = {}
+): Promise<CommandResult> {
+  const child = spawn(process.execPath, [script, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['pipe', 'pipe', 'pipe']
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  // A program that exits without reading its input closes the pipe first.
+  child.stdin.on('error', () => {})
+  child.stdin.end(options.input ?? '')
+
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000)
+  const code = await new Promise<number | null>((resolve) => {
+    child.once('close', (exitCode) => resolve(exitCode))
+  })
+  clearTimeout(timer)
+  return { code, stdout, stderr }
+}

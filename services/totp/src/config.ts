@@ -32,6 +32,8 @@ const schema = z.object({
   AMQP_QUEUE_PREFIX: z.string().default('twofa.'),
 
   JWKS_URL: z.url(),
+  /** The user service's internal address; only the ops command line uses it. */
+  USER_SERVICE_URL: z.url().optional(),
   TOKEN_ISSUER: z.string().default('twofa'),
   TOKEN_AUDIENCE: z.string().default('twofa'),
   /** Admin routes need a token from a sign-in with a second factor. */

@@ -1,0 +1,316 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t, { type Test } from 'tap'
+import { Redis } from 'ioredis'
+import { pino } from 'pino'
+import { AmqpBus, createEnvelope } from '@twofa/events'
+import {
+  amqpBacking,
+  captureEvents,
+  deleteAmqpTopology,
+  deleteRedisPrefix,
+  freePort,
+  mongoBacking,
+  openMongoTestDatabase,
+  redisBacking,
+  runCommand,
+  startProcess,
+  uniqueName,
+  waitForOk,
+  type CommandResult,
+  type EventCapture
+} from '@twofa/testing'
+import { parseKeyRing, SecretBox, type KeyRing } from '../src/domain/secret-box.js'
+import { MongoFactorStore } from '../src/store/mongo-factors.js'
+import { RedisVolatileStore } from '../src/store/redis-volatile.js'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const ops = join(here, '..', 'dist', 'ops.js')
+const userServer = join(here, '..', '..', 'user', 'dist', 'server.js')
+
+const redis = await redisBacking()
+const amqp = await amqpBacking()
+const mongo = await mongoBacking()
+const noMongo = 'skip' in mongo ? `${mongo.skip}; factors in memory die with the process` : false
+t.comment(noMongo
+  ? 'MongoDB: none, so the tests that read stored factors skip; the others use memory://'
+  : 'MongoDB: real server from MONGO_URL')
+t.teardown(async () => {
+  await Promise.all([redis.stop(), amqp.stop(), 'url' in mongo ? mongo.stop() : undefined])
+})
+
+const keys = {
+  k1: randomBytes(32).toString('base64'),
+  k2: randomBytes(32).toString('base64')
+}
+const internalToken = randomBytes(32).toString('base64url')
+
+/** Exit code 0; the process's log is shown when it is not. */
+function succeeded (t: Test, result: CommandResult): void {
+  if (!t.equal(result.code, 0, 'the command exits 0')) t.comment(result.stderr)
+}
+
+async function until (what: string, condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting: ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+function ring (spec: string, current: string): KeyRing {
+  return parseKeyRing(spec, current) as KeyRing
+}
+
+interface Run {
+  env: Record<string, string>
+  events: EventCapture
+  /** The totp database, when MongoDB is there. */
+  factors: MongoFactorStore | null
+}
+
+/**
+ * Names of this test's own (key prefix, exchange, queues, database), the
+ * environment an ops process needs with them, and an ear on the exchange
+ * for the events it publishes. Everything is removed when the test ends.
+ */
+async function setUp (t: Test, eventTypes: string[]): Promise<Run> {
+  const run = uniqueName('ops')
+  const database = 'url' in mongo ? await openMongoTestDatabase(mongo, 'ops') : null
+  const factors = database ? await MongoFactorStore.open(database.db) : null
+  const events = await captureEvents(amqp.url, `${run}.events`, eventTypes)
+  t.teardown(async () => {
+    await events.close()
+    await deleteRedisPrefix(redis.url, `${run}:`)
+    await deleteAmqpTopology(amqp.url, [`${run}.events`, `${run}.events.dlx`],
+      [`${run}.totp`, `${run}.totp.dead`, `${run}.user`, `${run}.user.dead`])
+    await database?.drop()
+  })
+
+  return {
+    events,
+    factors,
+    env: {
+      NODE_ENV: 'test',
+      INTERNAL_TOKEN: internalToken,
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: `${run}:`,
+      MONGO_URL: 'url' in mongo ? mongo.url : 'memory://',
+      MONGO_DB: database?.db.databaseName ?? 'unused',
+      AMQP_URL: amqp.url,
+      AMQP_EXCHANGE: `${run}.events`,
+      AMQP_QUEUE_PREFIX: `${run}.`,
+      JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json',
+      TOTP_ENCRYPTION_KEYS: `k1:${keys.k1}`,
+      TOTP_ENCRYPTION_KEY_ID: 'k1',
+      RECOVERY_CODE_PEPPER: randomBytes(32).toString('base64url')
+    }
+  }
+}
+
+/** Locks a user's second step the way wrong codes do. */
+async function lock (env: Record<string, string>, userId: string): Promise<RedisVolatileStore> {
+  const state = new RedisVolatileStore(new Redis(redis.url, { keyPrefix: env.REDIS_PREFIX }))
+  const policy = { limit: 1, windowSeconds: 60, lockSeconds: 900 }
+  const attempt = await state.reserveAccountAttempt(userId, policy)
+  if (attempt.status !== 'reserved') throw new Error('could not reserve an attempt')
+  await state.recordFailure(userId, attempt.attempt, policy)
+  return state
+}
+
+/** Stores a confirmed factor whose secret is sealed under `box`'s current key. */
+async function storeFactor (
+  factors: MongoFactorStore,
+  box: SecretBox,
+  userId: string
+): Promise<Buffer> {
+  const secret = randomBytes(20)
+  const factorId = randomUUID()
+  await factors.create({
+    userId,
+    factorId,
+    secret: box.seal(secret, userId),
+    recoveryHashes: [],
+    enabledAt: new Date()
+  }, createEnvelope('twofactor.enabled', { user_id: userId, factor_id: factorId }))
+  return secret
+}
+
+/** The user service as a process: ops finds users by email through its internal API. */
+async function startUserService (t: Test, env: Record<string, string>): Promise<{
+  internal: string
+  register: (email: string) => Promise<string>
+}> {
+  const port = await freePort()
+  const internalPort = await freePort()
+  const service = startProcess('user', userServer, {
+    ...env,
+    PORT: String(port),
+    INTERNAL_PORT: String(internalPort),
+    MONGO_URL: 'memory://'
+  })
+  t.teardown(async () => { await service.stop() })
+  await waitForOk(`http://127.0.0.1:${port}/readyz`, 20_000, 'user service')
+
+  return {
+    internal: `http://127.0.0.1:${internalPort}`,
+    register: async (email) => {
+      const response = await fetch(`http://127.0.0.1:${port}/api/users`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password: 'a long enough password', name: 'Someone' })
+      })
+      return ((await response.json()) as { id: string }).id
+    }
+  }
+}
+
+t.test('a configuration with several mistakes is refused with every one listed', async (t) => {
+  const result = await runCommand(ops, ['unlock', '--user-id', 'u1'], {
+    REDIS_URL: 'http://127.0.0.1:6379',
+    TOTP_ENCRYPTION_KEYS: 'k1:c2hvcnQ=',
+    TOTP_ENCRYPTION_KEY_ID: 'k1'
+  })
+
+  t.equal(result.code, 2)
+  for (const name of ['INTERNAL_TOKEN', 'REDIS_URL', 'MONGO_URL', 'AMQP_URL', 'JWKS_URL',
+    'RECOVERY_CODE_PEPPER', 'TOTP_ENCRYPTION_KEYS']) {
+    t.match(result.stderr, new RegExp(`^  ${name}: `, 'm'), `${name} is listed`)
+  }
+})
+
+t.test('an option the command does not take is refused with its usage', async (t) => {
+  const result = await runCommand(ops, ['unlock', '--user', 'u1'], {})
+
+  t.equal(result.code, 2)
+  t.match(result.stderr, 'unknown option --user; usage: unlock --email EMAIL | --user-id ID')
+})
+
+t.test('unlock lifts the lock on a user found by email and publishes twofactor.unlocked',
+  async (t) => {
+    const run = await setUp(t, ['twofactor.unlocked'])
+    const users = await startUserService(t, run.env)
+    const userId = await users.register('locked@example.com')
+    const state = await lock(run.env, userId)
+    t.teardown(async () => { await state.close() })
+    t.ok(await state.lockedForMs(userId) > 0, 'locked before')
+
+    const result = await runCommand(ops, ['unlock', '--email', 'Locked@Example.com'], {
+      ...run.env,
+      USER_SERVICE_URL: users.internal
+    })
+
+    succeeded(t, result)
+    t.match(result.stdout, new RegExp(`^unlocked user ${userId} \\(the lock had \\d+ s left\\)`))
+    t.equal(await state.lockedForMs(userId), 0, 'not locked after')
+    t.match(await run.events.take('twofactor.unlocked'), {
+      data: { user_id: userId, actor_id: 'ops' }
+    })
+    t.match(result.stderr, /"msg":"2fa lock lifted"/, 'the action is logged')
+  })
+
+t.test('disable-2fa removes the factor and publishes twofactor.disabled', { skip: noMongo },
+  async (t) => {
+    const run = await setUp(t, ['twofactor.disabled'])
+    const factors = run.factors as MongoFactorStore
+    await storeFactor(factors, new SecretBox(ring(`k1:${keys.k1}`, 'k1')), 'user-1')
+
+    const result = await runCommand(ops, ['disable-2fa', '--user-id', 'user-1'], run.env)
+
+    succeeded(t, result)
+    t.match(result.stdout, '2FA is off for user user-1')
+    t.equal(await factors.get('user-1'), null, 'the factor is gone')
+    t.match(await run.events.take('twofactor.disabled'), {
+      data: { user_id: 'user-1', reason: 'admin', actor_id: 'ops' }
+    })
+  })
+
+t.test('rotate-key re-seals secrets under the current key and leaves those already under it',
+  { skip: noMongo }, async (t) => {
+    const run = await setUp(t, ['ops.key_rotated'])
+    const factors = run.factors as MongoFactorStore
+    const both = `k1:${keys.k1},k2:${keys.k2}`
+    const secrets = new Map<string, Buffer>()
+    for (const id of ['a', 'b', 'c']) {
+      secrets.set(id, await storeFactor(factors, new SecretBox(ring(both, 'k1')), id))
+    }
+    for (const id of ['d', 'e']) {
+      secrets.set(id, await storeFactor(factors, new SecretBox(ring(both, 'k2')), id))
+    }
+    const env = { ...run.env, TOTP_ENCRYPTION_KEYS: both, TOTP_ENCRYPTION_KEY_ID: 'k2' }
+
+    const result = await runCommand(ops, ['rotate-key', '--batch', '2'], env)
+
+    succeeded(t, result)
+    t.match(result.stdout, /^2 looked at: 2 re-sealed, 0 already under "k2".*last user id b\)$/m)
+    t.match(result.stdout,
+      /^done: 5 looked at: 3 re-sealed, 2 already under "k2", 0 changed meanwhile, 0 failed/m)
+    const box = new SecretBox(ring(both, 'k2'))
+    for (const [id, secret] of secrets) {
+      const factor = await factors.get(id)
+      t.equal(factor?.secret.kid, 'k2', `${id} is under k2`)
+      t.same(factor && box.open(factor.secret, id), secret, `${id} still opens to its secret`)
+    }
+    t.match(await run.events.take('ops.key_rotated'), {
+      data: { key_id: 'k2', resealed: 3, already_current: 2, skipped: 0, failed: 0 }
+    })
+
+    const again = await runCommand(ops, ['rotate-key'], env)
+    t.match(again.stdout, /^done: 5 looked at: 0 re-sealed, 5 already under "k2"/m,
+      'a second run finds nothing left to do')
+  })
+
+t.test('rotate-key reports a secret that no configured key opens and exits 1',
+  { skip: noMongo }, async (t) => {
+    const run = await setUp(t, [])
+    const factors = run.factors as MongoFactorStore
+    await storeFactor(factors, new SecretBox(ring(`k2:${keys.k2}`, 'k2')), 'lost')
+
+    const result = await runCommand(ops, ['rotate-key'], run.env)
+
+    t.equal(result.code, 1)
+    t.match(result.stdout, /^done: 1 looked at: 0 re-sealed, 0 already under "k1".* 1 failed/m)
+    t.equal((await factors.get('lost'))?.secret.kid, 'k2', 'the secret is left as it was')
+  })
+
+t.test('replay-dead-letters gives the totp consumer its dead-lettered events again',
+  async (t) => {
+    const run = await setUp(t, ['ops.dead_letters_replayed'])
+    const settings = {
+      url: amqp.url,
+      exchange: run.env.AMQP_EXCHANGE as string,
+      queuePrefix: run.env.AMQP_QUEUE_PREFIX as string
+    }
+    const silent = pino({ level: 'silent' })
+    const event = createEnvelope('user.deleted', { user_id: 'gone' })
+    // A totp consumer whose handler fails sends the event to its dead letters.
+    const broken = await AmqpBus.connect(settings, silent)
+    let failures = 0
+    await broken.subscribe({
+      consumer: 'totp',
+      types: ['user.deleted'],
+      handler: async () => { failures++; throw new Error('handler is broken') }
+    })
+    await broken.publish(event)
+    await until('the event to be dead-lettered', () => failures === 2)
+    await broken.close()
+
+    const result = await runCommand(ops, ['replay-dead-letters'], run.env)
+
+    succeeded(t, result)
+    t.match(result.stdout, `done: 1 replayed from ${settings.queuePrefix}totp.dead, 0 left there`)
+    t.match(await run.events.take('ops.dead_letters_replayed'), {
+      data: { consumer: 'totp', replayed: 1, left: 0 }
+    })
+    const mended = await AmqpBus.connect(settings, silent)
+    t.teardown(async () => { await mended.close() })
+    const received: unknown[] = []
+    await mended.subscribe({
+      consumer: 'totp',
+      types: ['user.deleted'],
+      handler: async (delivered) => { received.push(delivered) }
+    })
+    await until('the replayed event to arrive', () => received.length === 1)
+    t.same(received, [event], 'the consumer gets the event again')
+  })
