@@ -116,9 +116,9 @@ export async function buildSystem (
   await app.register(auth.publicRoutes)
   await app.register(totp.publicRoutes)
   await app.register(user.publicRoutes)
+  await app.register(metricsRoutes)
 
   await totp.start()
-  await app.register(metricsRoutes)
   await user.start()
 
   return {
