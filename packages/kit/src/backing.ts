@@ -3,12 +3,8 @@
  * and port, never user name or password.
  */
 export function describeUrl (value: string): string {
-  try {
-    const url = new URL(value)
-    return `${url.protocol}//${url.host}`
-  } catch {
-    return '(unparseable address)'
-  }
+  const parts = /^([a-z][a-z0-9+.-]*:)\/\/(?:[^@/]*@)?([^/?#]*)/.exec(value)
+  return parts ? `${parts[1] as string}//${parts[2] as string}` : '(unparseable address)'
 }
 
 /**

@@ -1,5 +1,28 @@
-import { Redis } from 'ioredis'
+import { Redis, type RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
+
+/**
+ * Where to connect: a `redis://` or `rediss://` URL for one server, or
+ * `redis-sentinel://[:password@]host:port,host:port/master-name` to find the
+ * current primary through Sentinel and follow it across failovers.
+ */
+export function redisTarget (url: string): { url: string } | { options: RedisOptions } {
+  const sentinel = /^redis-sentinel:\/\/(?:(?:[^:@/]*):([^@/]*)@)?([^/]+)\/([^/?]+)/.exec(url)
+  if (!sentinel) return { url }
+
+  const [, password, hosts = '', name] = sentinel
+  const sentinels = hosts.split(',').map((entry) => {
+    const [host = '', port = '26379'] = entry.split(':')
+    return { host, port: Number(port) }
+  })
+  return {
+    options: {
+      sentinels,
+      name,
+      ...(password ? { password: decodeURIComponent(password) } : {})
+    }
+  }
+}
 
 export interface RedisSettings {
   url: string
@@ -16,7 +39,8 @@ export interface RedisSettings {
  * Reconnection goes on in the background.
  */
 export async function connectRedis (settings: RedisSettings, log: Logger): Promise<Redis> {
-  const client = new Redis(settings.url, {
+  const target = redisTarget(settings.url)
+  const options: RedisOptions = {
     keyPrefix: settings.keyPrefix,
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -24,7 +48,10 @@ export async function connectRedis (settings: RedisSettings, log: Logger): Promi
     commandTimeout: settings.commandTimeoutMs ?? 2000,
     connectTimeout: 3000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000)
-  })
+  }
+  const client = 'url' in target
+    ? new Redis(target.url, options)
+    : new Redis({ ...target.options, ...options })
 
   // One line when the connection goes (whether or not an error came with
   // it: a server that shuts down just closes) and one when it is back.

@@ -35,3 +35,8 @@ t.test('reach says which service at which address failed and why, ' +
     { message: 'MongoDB at mongodb://127.0.0.1:1 is unreachable (server selection timed out)' }
   )
 })
+
+t.test('a sentinel address with several hosts is described without its password', async (t) => {
+  t.equal(describeUrl('redis-sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379/mymaster'),
+    'redis-sentinel://10.0.0.1:26379,10.0.0.2:26379')
+})

@@ -8,7 +8,7 @@ import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
 import { LogCapture, redisBacking, uniqueName } from '@twofa/testing'
 import { createLogger } from '../src/logger.js'
-import { connectRedis } from '../src/redis.js'
+import { connectRedis, redisTarget } from '../src/redis.js'
 
 const backing = await redisBacking()
 t.teardown(backing.stop)
@@ -152,4 +152,15 @@ t.test('connectRedis fails when Redis cannot be reached, and stops trying', asyn
   await new Promise((resolve) => setTimeout(resolve, 800))
 
   t.equal(attempts, atFailure, 'no connection attempts after the failure')
+})
+
+t.test('a redis-sentinel address names the sentinels and the primary to follow', async (t) => {
+  t.same(redisTarget('redis://127.0.0.1:6379/0'), { url: 'redis://127.0.0.1:6379/0' })
+  t.same(redisTarget('redis-sentinel://:s3cret@10.0.0.1:26379,10.0.0.2/mymaster'), {
+    options: {
+      sentinels: [{ host: '10.0.0.1', port: 26379 }, { host: '10.0.0.2', port: 26379 }],
+      name: 'mymaster',
+      password: 's3cret'
+    }
+  })
 })

@@ -31,7 +31,7 @@ const schema = z.object({
   ACCESS_TOKEN_TTL_SECONDS: positiveInt(900),
 
   /** Where sign-in throttling counts live, shared by every replica. */
-  REDIS_URL: backingUrl('REDIS_URL', ['redis:', 'rediss:']),
+  REDIS_URL: backingUrl('REDIS_URL', ['redis:', 'rediss:', 'redis-sentinel:']),
   REDIS_PREFIX: z.string().default('twofa:'),
   SIGNIN_FAILURE_LIMIT: positiveInt(10),
   SIGNIN_WINDOW_SECONDS: positiveInt(900),

@@ -23,7 +23,7 @@ const schema = z.object({
   INTERNAL_PORT: port(9082),
   INTERNAL_TOKEN: z.string().min(32, 'must be at least 32 characters'),
 
-  REDIS_URL: backingUrl('REDIS_URL', ['redis:', 'rediss:']),
+  REDIS_URL: backingUrl('REDIS_URL', ['redis:', 'rediss:', 'redis-sentinel:']),
   REDIS_PREFIX: z.string().default('twofa:'),
   MONGO_URL: backingUrl('MONGO_URL', ['mongodb:', 'mongodb+srv:']),
   MONGO_DB: z.string().default('twofa_totp'),
