@@ -246,7 +246,9 @@ function deploymentNamed (objects: KubeObject[], name: string): KubeObject {
   return found
 }
 
-t.test('the internal ports are reachable only from auth', async (t) => {
+t.test('the internal ports are reachable only from the services that call them', async (t) => {
+  // auth calls both; totp's ops command line looks users up by email.
+  const callers = { totp: ['pod:twofa-auth'], user: ['pod:twofa-auth', 'pod:twofa-totp'] }
   for (const dir of [BASE, PRODUCTION]) {
     const objects = render(t, dir)
     const policies = ofKind(objects, 'NetworkPolicy')
@@ -257,7 +259,7 @@ t.test('the internal ports are reachable only from auth', async (t) => {
       t.ok(ports.some((p: any) => p.containerPort === port), `${name} listens on ${port}`)
 
       const peers = peersFor(policies, podLabels(deployment), port)
-      t.same(peers, ['pod:twofa-auth'], `${dir}: ${name}:${port} only from auth`)
+      t.same(peers, callers[name], `${dir}: ${name}:${port} only from ${callers[name].join(', ')}`)
     }
   }
 })
