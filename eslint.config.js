@@ -12,18 +12,33 @@ const serviceBoundaries = services.map((service) => ({
   rules: {
     'no-restricted-imports': ['error', {
       patterns: [
-        { group: services.filter((s) => s !== service).map((s) => `@twofa/${s}`), message: 'services do not import each other' },
-        { group: ['../../*/src/*', '../../../services/*'], message: 'services do not import each other' }
+        {
+          group: services.filter((s) => s !== service).map((s) => `@twofa/${s}`),
+          message: 'services do not import each other'
+        },
+        {
+          group: ['../../*/src/*', '../../../services/*'],
+          message: 'services do not import each other'
+        }
       ]
     }]
   }
 }))
 
 export default [
-  ...neostandard({ ts: true, ignores: ['**/dist/**', '**/node_modules/**', '.data/**', 'coverage/**', '.tap/**'] }),
+  ...neostandard({
+    ts: true,
+    ignores: ['**/dist/**', '**/node_modules/**', '.data/**', 'coverage/**', '.tap/**']
+  }),
   {
     rules: {
-      '@stylistic/max-len': ['error', { code: 100, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true }]
+      '@stylistic/max-len': ['error', {
+        code: 100,
+        ignoreUrls: true,
+        ignoreStrings: true,
+        ignoreTemplateLiterals: true,
+        ignoreRegExpLiterals: true
+      }]
     }
   },
   ...serviceBoundaries

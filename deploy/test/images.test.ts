@@ -9,7 +9,14 @@ import { readRepoFile, ROOT } from './tools.js'
 
 const SERVICE_DOCKERFILE = 'deploy/docker/Dockerfile'
 const GATEWAY_DOCKERFILE = 'deploy/gateway/Dockerfile'
-const SECRETS = /\b(INTERNAL_TOKEN|SIGNING_KEY|TOTP_ENCRYPTION_KEYS?|RECOVERY_CODE_PEPPER|ADMIN_PASSWORD)\b/
+const SECRET_NAMES = [
+  'INTERNAL_TOKEN',
+  'SIGNING_KEY',
+  'TOTP_ENCRYPTION_KEYS?',
+  'RECOVERY_CODE_PEPPER',
+  'ADMIN_PASSWORD'
+]
+const SECRETS = new RegExp(`\\b(${SECRET_NAMES.join('|')})\\b`)
 
 function stagesOf (path: string): { stages: Stage[], final: Stage, defaults: Map<string, string> } {
   const { args, stages } = parseDockerfile(readRepoFile(path))

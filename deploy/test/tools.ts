@@ -34,7 +34,12 @@ export function runTool (command: string, args: string[], install: string): Tool
   const missing = (result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT'
     ? `${command} is not installed: ${install}`
     : null
-  return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '', missing }
+  return {
+    status: result.status,
+    stdout: result.stdout ?? '',
+    stderr: result.stderr ?? '',
+    missing
+  }
 }
 
 /** docker-compose (v1, from Debian) on the top-level compose file. */

@@ -101,7 +101,9 @@ export async function replayDeadLetters (
     await channel.checkExchange(settings.exchange)
     const { messageCount } = await channel.checkQueue(queue).catch((error: unknown) => {
       if ((error as { code?: unknown }).code !== 404) throw error
-      throw new Error(`there is no queue ${queue}: the ${consumer} consumer never ran on this broker`)
+      throw new Error(
+        `there is no queue ${queue}: the ${consumer} consumer never ran on this broker`
+      )
     })
     const total = Math.min(messageCount, options.limit ?? messageCount)
 

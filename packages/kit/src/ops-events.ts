@@ -49,7 +49,8 @@ export function replayCommand<C extends OpsBase> (consumer: string): OpsCommand<
       })
 
       const kept = result.kept > 0 ? ` (${result.kept} that no queue would take)` : ''
-      say(`done: ${result.replayed} replayed from ${result.queue}, ${result.left} left there${kept}`)
+      const left = `${result.left} left there${kept}`
+      say(`done: ${result.replayed} replayed from ${result.queue}, ${left}`)
       return result.kept > 0 ? 1 : 0
     }
   }

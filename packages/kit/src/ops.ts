@@ -96,7 +96,11 @@ export async function runOps<C> (program: OpsProgram<C>, argv: string[]): Promis
     return 2
   }
 
-  const log = createLogger({ service: `${program.service}-ops`, level: 'info', destination: process.stderr })
+  const log = createLogger({
+    service: `${program.service}-ops`,
+    level: 'info',
+    destination: process.stderr
+  })
   let context: C & { close: () => Promise<void> }
   try {
     context = await program.open(log)

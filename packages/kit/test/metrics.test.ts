@@ -157,7 +157,8 @@ t.test('on RabbitMQ a handler that keeps failing is counted as retried, ' +
 
   await bus.publish(createEnvelope('user.deleted', { user_id: 'u1' }))
   const deadline = Date.now() + 10_000
-  while (await valueOf('twofa_event_deliveries_total', { consumer, outcome: 'dead_lettered' }) < 1) {
+  const deadLettered = { consumer, outcome: 'dead_lettered' }
+  while (await valueOf('twofa_event_deliveries_total', deadLettered) < 1) {
     if (Date.now() > deadline) throw new Error('the event was not dead-lettered')
     await new Promise((resolve) => setTimeout(resolve, 20))
   }

@@ -26,7 +26,8 @@ export async function publishRaw (
   const connection = await connect(url)
   try {
     const channel = await connection.createConfirmChannel()
-    channel.publish(exchange, message.type, Buffer.from(JSON.stringify(message)), { persistent: true })
+    const content = Buffer.from(JSON.stringify(message))
+    channel.publish(exchange, message.type, content, { persistent: true })
     await channel.waitForConfirms()
     await channel.close()
   } finally {

@@ -48,7 +48,10 @@ export async function dropMongoDatabases (url: string, databases: string[]): Pro
 }
 
 /** Every Redis key under a prefix, and the ones among them that never expire. */
-export async function redisKeysWithoutTtl (url: string, prefix: string): Promise<{ keys: string[], forever: string[] }> {
+export async function redisKeysWithoutTtl (
+  url: string,
+  prefix: string
+): Promise<{ keys: string[], forever: string[] }> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 })
   try {
     await redis.connect()

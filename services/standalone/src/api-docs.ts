@@ -30,13 +30,22 @@ const OPERATIONS: Record<string, Operation> = {
   'GET /.well-known/jwks.json': { summary: 'The public keys that verify access tokens' },
   'GET /api/2fa/status': { summary: 'Whether 2FA is on, and recovery codes left', signedIn: true },
   'POST /api/2fa/setup': { summary: 'Start a 2FA setup: a new secret and QR code', signedIn: true },
-  'POST /api/2fa/enable': { summary: 'Confirm the setup with a code; returns recovery codes', signedIn: true },
-  'POST /api/2fa/disable': { summary: 'Turn 2FA off with a code or a recovery code', signedIn: true },
+  'POST /api/2fa/enable': {
+    summary: 'Confirm the setup with a code; returns recovery codes',
+    signedIn: true
+  },
+  'POST /api/2fa/disable': {
+    summary: 'Turn 2FA off with a code or a recovery code',
+    signedIn: true
+  },
   'POST /api/2fa/recovery-codes': { summary: 'Replace the recovery codes', signedIn: true },
   'GET /api/admin/users': { summary: 'List users, optionally by email prefix', signedIn: true },
   'GET /api/admin/users/:id': { summary: 'One user\'s profile', signedIn: true },
   'DELETE /api/admin/users/:id': { summary: 'Delete a user', signedIn: true },
-  'DELETE /api/admin/users/:id/2fa': { summary: 'Turn a user\'s 2FA off (account recovery)', signedIn: true },
+  'DELETE /api/admin/users/:id/2fa': {
+    summary: 'Turn a user\'s 2FA off (account recovery)',
+    signedIn: true
+  },
   'GET /healthz': { summary: 'The process is alive' },
   'GET /readyz': { summary: 'The backing services answer and the process is not stopping' }
 }
@@ -131,7 +140,12 @@ export async function buildApiDocument (): Promise<unknown> {
   const dir = mkdtempSync(join(tmpdir(), 'twofa-openapi-'))
   try {
     const { secrets } = resolveSecrets({}, dir)
-    const env = { REDIS_URL: 'memory://', MONGO_URL: 'memory://', AMQP_URL: 'memory://', ...secrets }
+    const env = {
+      REDIS_URL: 'memory://',
+      MONGO_URL: 'memory://',
+      AMQP_URL: 'memory://',
+      ...secrets
+    }
     const system = await buildSystem(env, (service) => createLogger({ service, level: 'silent' }))
     try {
       await system.app.ready()

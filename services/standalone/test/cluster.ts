@@ -53,7 +53,10 @@ export interface Cluster {
 }
 
 /** Answers the request over HTTP, timing it. */
-async function call (url: string, init: { method?: string, body?: unknown, token?: string } = {}): Promise<Answer> {
+async function call (
+  url: string,
+  init: { method?: string, body?: unknown, token?: string } = {}
+): Promise<Answer> {
   const started = Date.now()
   const response = await fetch(url, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
@@ -83,6 +86,7 @@ export async function startCluster (t: Test, options: ClusterOptions = {}): Prom
   const totpPorts = await Promise.all(Array.from({ length: options.totpReplicas ?? 1 }, async () =>
     ({ public: await freePort(), internal: await freePort() })))
   const userPorts = { public: await freePort(), internal: await freePort() }
+  const totpPort = (i: number) => totpPorts[i % totpPorts.length] as { internal: number }
 
   const common = {
     NODE_ENV: 'test',
@@ -109,7 +113,12 @@ export async function startCluster (t: Test, options: ClusterOptions = {}): Prom
   const specs = new Map<string, { script: string, env: Record<string, string>, ready: string }>()
   specs.set('user', {
     script: 'services/user/dist/server.js',
-    env: { ...common, PORT: String(userPorts.public), INTERNAL_PORT: String(userPorts.internal), MONGO_DB: databases.user },
+    env: {
+      ...common,
+      PORT: String(userPorts.public),
+      INTERNAL_PORT: String(userPorts.internal),
+      MONGO_DB: databases.user
+    },
     ready: `http://127.0.0.1:${userPorts.public}/readyz`
   })
   totpPorts.forEach((ports, i) => specs.set(`totp${i}`, {
@@ -131,7 +140,7 @@ export async function startCluster (t: Test, options: ClusterOptions = {}): Prom
       SIGNING_KEY: signingKey,
       USER_SERVICE_URL: `http://127.0.0.1:${userPorts.internal}`,
       // Each auth replica talks to one totp replica, round robin.
-      TOTP_SERVICE_URL: `http://127.0.0.1:${(totpPorts[i % totpPorts.length] as { internal: number }).internal}`
+      TOTP_SERVICE_URL: `http://127.0.0.1:${totpPort(i).internal}`
     },
     ready: `http://127.0.0.1:${port}/readyz`
   }))
@@ -153,7 +162,8 @@ export async function startCluster (t: Test, options: ClusterOptions = {}): Prom
   t.teardown(async () => {
     for (const child of [...processes.values()].reverse()) await child.stop()
     await deleteRedisPrefix(redis.url, names.prefix)
-    const queues = ['totp', 'user'].flatMap((c) => [`${names.queuePrefix}${c}`, `${names.queuePrefix}${c}.dead`])
+    const queues = ['totp', 'user']
+      .flatMap((c) => [`${names.queuePrefix}${c}`, `${names.queuePrefix}${c}.dead`])
     await deleteAmqpTopology(amqp.url, [names.exchange, `${names.exchange}.dlx`], queues)
     if (durable) await dropMongoDatabases(mongo.url, [databases.user, databases.totp])
     await Promise.all([redis.stop(), amqp.stop(), durable ? mongo.stop() : undefined])

@@ -11,7 +11,11 @@ export async function startOfStep (): Promise<number> {
 }
 
 /** Waits until a condition holds: events arrive when they arrive. */
-export async function eventually (check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+export async function eventually (
+  check: () => Promise<boolean>,
+  what: string,
+  timeoutMs = 15_000
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (await check()) return
@@ -30,10 +34,17 @@ export interface Enrolled {
 }
 
 /** Registers a user and signs in with the password. */
-export async function signedUp (cluster: Cluster, email: string): Promise<{ id: string, token: string }> {
-  const created = await cluster.call(`${cluster.user}/api/users`, { body: { email, password: PASSWORD, name: 'Test' } })
+export async function signedUp (
+  cluster: Cluster,
+  email: string
+): Promise<{ id: string, token: string }> {
+  const created = await cluster.call(`${cluster.user}/api/users`, {
+    body: { email, password: PASSWORD, name: 'Test' }
+  })
   if (created.status !== 201) throw new Error(`sign-up failed: ${JSON.stringify(created.body)}`)
-  const signIn = await cluster.call(`${cluster.auth[0] as string}/api/sso/token`, { body: { email, password: PASSWORD } })
+  const signIn = await cluster.call(`${cluster.auth[0] as string}/api/sso/token`, {
+    body: { email, password: PASSWORD }
+  })
   return { id: created.body.id as string, token: signIn.body.token as string }
 }
 
@@ -47,7 +58,10 @@ export async function enrolled (cluster: Cluster, email: string, step: number): 
   const setup = await cluster.call(`${totp}/api/2fa/setup`, { method: 'POST', token })
   const secret = setup.body.secret as string
   const codeAt = (s: number): string => authenticatorCode(secret, s * 30)
-  const enabled = await cluster.call(`${totp}/api/2fa/enable`, { body: { totp_code: codeAt(step - 1) }, token })
+  const enabled = await cluster.call(`${totp}/api/2fa/enable`, {
+    body: { totp_code: codeAt(step - 1) },
+    token
+  })
   if (enabled.status !== 200) throw new Error(`enable failed: ${JSON.stringify(enabled.body)}`)
   return { id, token, secret, recoveryCodes: enabled.body.recovery_codes as string[], codeAt }
 }
@@ -55,7 +69,9 @@ export async function enrolled (cluster: Cluster, email: string, step: number): 
 /** The temp token of a password sign-in, through one auth replica. */
 export async function challenge (cluster: Cluster, email: string, replica = 0): Promise<string> {
   const auth = cluster.auth[replica % cluster.auth.length] as string
-  const answer = await cluster.call(`${auth}/api/sso/token`, { body: { email, password: PASSWORD } })
+  const answer = await cluster.call(`${auth}/api/sso/token`, {
+    body: { email, password: PASSWORD }
+  })
   if (!answer.body?.temp_token) throw new Error(`no challenge: ${JSON.stringify(answer.body)}`)
   return answer.body.temp_token as string
 }

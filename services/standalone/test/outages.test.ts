@@ -1,11 +1,18 @@
 import t from 'tap'
-import { deleteQueue, flushRedisScripts, openTcpLink, publishRaw, type TcpLink } from '@twofa/testing'
+import {
+  deleteQueue,
+  flushRedisScripts,
+  openTcpLink,
+  publishRaw,
+  type TcpLink
+} from '@twofa/testing'
 import { startCluster } from './cluster.js'
 import { challenge, enrolled, eventually, signedUp, startOfStep, verify } from './flows.js'
 
 const FAST = { RATE_LIMIT_PER_MINUTE: '0' }
 
-t.test('Redis stops mid-run: sign-in and verify fail fast with 503, and recover when it returns', async (t) => {
+t.test('Redis stops mid-run: sign-in and verify fail fast with 503, ' +
+  'and recover when it returns', async (t) => {
   let link: TcpLink | null = null
   t.teardown(async () => { await link?.cut() })
   const cluster = await startCluster(t, {
@@ -38,8 +45,9 @@ t.test('Redis stops mid-run: sign-in and verify fail fast with 503, and recover 
   t.same([ready.status, ready.body.checks.redis], [503, 'unavailable'], 'readiness says so')
 
   await redisLink.open()
-  await eventually(async () => (await cluster.call(`${cluster.totp[0] as string}/readyz`)).status === 200,
-    'the totp service to be ready again')
+  const totpReady = async () =>
+    (await cluster.call(`${cluster.totp[0] as string}/readyz`)).status === 200
+  await eventually(totpReady, 'the totp service to be ready again')
 
   const again = await verify(cluster, {
     temp_token: await challenge(cluster, 'redis-down@example.com'),
@@ -110,10 +118,16 @@ t.test('RabbitMQ goes away: requests do not wait for it, ' +
 t.test('a duplicate or stale event changes nothing twice', async (t) => {
   const cluster = await startCluster(t, { env: FAST })
   const { id, token } = await signedUp(cluster, 'dupes@example.com')
-  const flag = async () => (await cluster.call(`${cluster.user}/api/users/me`, { token })).body.two_factor_enabled
+  const flag = async () =>
+    (await cluster.call(`${cluster.user}/api/users/me`, { token })).body.two_factor_enabled
 
   const at = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString()
-  const enabled = { id: 'e-1', type: 'twofactor.enabled', occurred_at: at(1), data: { user_id: id, factor_id: 'f1' } }
+  const enabled = {
+    id: 'e-1',
+    type: 'twofactor.enabled',
+    occurred_at: at(1),
+    data: { user_id: id, factor_id: 'f1' }
+  }
   const disabled = {
     id: 'd-1',
     type: 'twofactor.disabled',
@@ -133,7 +147,8 @@ t.test('a duplicate or stale event changes nothing twice', async (t) => {
   t.equal(await flag(), false, 'neither turns the flag back on')
 })
 
-t.test('a consumer whose queue is deleted under it declares it again and keeps consuming', async (t) => {
+t.test('a consumer whose queue is deleted under it ' +
+  'declares it again and keeps consuming', async (t) => {
   const cluster = await startCluster(t, { env: FAST })
   const { id, token } = await signedUp(cluster, 'requeue@example.com')
 

@@ -27,9 +27,13 @@ t.test('two replicas of totp and auth keep every guarantee under races', async (
 
   t.test('the same code is refused on the other replica after one accepted it', async (t) => {
     const user = await enrolled(cluster, 'cross@example.com', step)
-    const first = await verify(cluster, { temp_token: await challenge(cluster, 'cross@example.com', 0), totp_code: user.codeAt(step) }, 0)
+    const verifyOnReplica = async (replica: number) => await verify(cluster, {
+      temp_token: await challenge(cluster, 'cross@example.com', replica),
+      totp_code: user.codeAt(step)
+    }, replica)
+    const first = await verifyOnReplica(0)
     t.equal(first.status, 200)
-    const second = await verify(cluster, { temp_token: await challenge(cluster, 'cross@example.com', 1), totp_code: user.codeAt(step) }, 1)
+    const second = await verifyOnReplica(1)
     t.same([second.status, second.body.reason], [401, 'code_already_used'])
   })
 
@@ -41,11 +45,14 @@ t.test('two replicas of totp and auth keep every guarantee under races', async (
       await verify(cluster, { temp_token: temp, recovery_code: user.recoveryCodes[0] }, i)))
     t.equal(answers.filter((a) => a.status === 200).length, 1)
 
-    const status = await cluster.call(`${cluster.totp[1] as string}/api/2fa/status`, { token: user.token })
+    const status = await cluster.call(`${cluster.totp[1] as string}/api/2fa/status`, {
+      token: user.token
+    })
     t.equal(status.body.recovery_codes_remaining, 9)
   })
 
-  t.test('twenty concurrent wrong codes on one challenge spend exactly its five attempts', async (t) => {
+  t.test('twenty concurrent wrong codes on one challenge ' +
+    'spend exactly its five attempts', async (t) => {
     await enrolled(cluster, 'race-attempts@example.com', step)
     const temp = await challenge(cluster, 'race-attempts@example.com')
     const answers = await Promise.all(Array.from({ length: 20 }, async (_, i) =>
@@ -54,7 +61,8 @@ t.test('two replicas of totp and auth keep every guarantee under races', async (
     t.equal(answers.filter((a) => a.status === 429).length, 15)
   })
 
-  t.test('thirty concurrent wrong codes on thirty challenges check at most twenty and lock the account', async (t) => {
+  t.test('thirty concurrent wrong codes on thirty challenges ' +
+    'check at most twenty and lock the account', async (t) => {
     const user = await enrolled(cluster, 'race-lock@example.com', step)
     const temps = await Promise.all(Array.from({ length: 30 }, async (_, i) =>
       await challenge(cluster, 'race-lock@example.com', i)))
@@ -63,14 +71,24 @@ t.test('two replicas of totp and auth keep every guarantee under races', async (
     t.equal(answers.filter((a) => a.status === 401).length, 20)
     t.ok(answers.filter((a) => a.status === 429).every((a) => a.body.error === 'account_locked'))
 
-    const after = await verify(cluster, { temp_token: await challenge(cluster, 'race-lock@example.com', 1), totp_code: user.codeAt(step + 1) }, 1)
-    t.same([after.status, after.body.error], [429, 'account_locked'], 'even a right code waits out the lock')
+    const after = await verify(cluster, {
+      temp_token: await challenge(cluster, 'race-lock@example.com', 1),
+      totp_code: user.codeAt(step + 1)
+    }, 1)
+    t.same(
+      [after.status, after.body.error],
+      [429, 'account_locked'],
+      'even a right code waits out the lock'
+    )
   })
 
   t.test('twenty registrations of one email in two cases create one account', async (t) => {
-    const emails = Array.from({ length: 20 }, (_, i) => i % 2 === 0 ? 'twin@example.com' : 'TWIN@Example.com')
+    const emails = Array.from({ length: 20 }, (_, i) =>
+      i % 2 === 0 ? 'twin@example.com' : 'TWIN@Example.com')
     const answers = await Promise.all(emails.map(async (email) =>
-      await cluster.call(`${cluster.user}/api/users`, { body: { email, password: PASSWORD, name: 'Twin' } })))
+      await cluster.call(`${cluster.user}/api/users`, {
+        body: { email, password: PASSWORD, name: 'Twin' }
+      })))
     t.equal(answers.filter((a) => a.status === 201).length, 1)
     t.equal(answers.filter((a) => a.status === 409).length, 19)
   })

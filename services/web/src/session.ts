@@ -25,7 +25,8 @@ export async function requireProfile (): Promise<Profile> {
   try {
     return await call<Profile>('/api/users/me')
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) return await go(signInUrl('session_ended'))
+    const signedOut = error instanceof ApiError && error.status === 401
+    if (signedOut) return await go(signInUrl('session_ended'))
     throw error
   }
 }

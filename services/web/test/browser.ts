@@ -33,7 +33,8 @@ const CHROMIUM_FLAGS = [
 export function chromiumMissing (): string | null {
   return existsSync(CHROMIUM)
     ? null
-    : `chromium is not installed (${CHROMIUM}); .ci/run installs it with apt-get install -y chromium`
+    : `chromium is not installed (${CHROMIUM}); ` +
+      '.ci/run installs it with apt-get install -y chromium'
 }
 
 export interface StepOptions {

@@ -24,7 +24,8 @@ async function answer (gateway: Gateway, path: string, init: RequestInit = {}) {
 async function checkRouting (t: Test, gateway: Gateway, serviceLogs: () => string) {
   const jwks = await answer(gateway, '/.well-known/jwks.json')
   t.ok(Array.isArray(jwks.body.keys), '/.well-known/ goes to auth')
-  t.equal((await answer(gateway, '/api/2fa/status')).body.error, 'unauthorized', '/api/2fa/ to totp')
+  const twoFactorStatus = await answer(gateway, '/api/2fa/status')
+  t.equal(twoFactorStatus.body.error, 'unauthorized', '/api/2fa/ to totp')
   const adminTwoFactor = await answer(gateway, '/api/admin/users/abc/2fa', { method: 'DELETE' })
   t.equal(adminTwoFactor.status, 401, 'DELETE /api/admin/users/{id}/2fa reaches totp')
   t.equal((await answer(gateway, '/api/admin/users?email=a')).status, 401, 'the list reaches user')
@@ -53,7 +54,9 @@ async function checkRouting (t: Test, gateway: Gateway, serviceLogs: () => strin
   const post = await answer(gateway, '/security/', { method: 'POST' })
   t.equal(post.status, 403, 'the pages answer GET only')
 
-  const traced = await answer(gateway, '/api/users/me', { headers: { 'x-request-id': 'web-trace-1' } })
+  const traced = await answer(gateway, '/api/users/me', {
+    headers: { 'x-request-id': 'web-trace-1' }
+  })
   t.equal(traced.headers.get('x-request-id'), 'web-trace-1', 'a request id is passed on')
   const deadline = Date.now() + 3000
   while (!serviceLogs().includes('web-trace-1') && Date.now() < deadline) {

@@ -12,7 +12,11 @@ import {
   walkThePages
 } from './walk.js'
 
-const USER = { name: 'Alice Example', email: 'alice@example.com', password: 'correct horse battery' }
+const USER = {
+  name: 'Alice Example',
+  email: 'alice@example.com',
+  password: 'correct horse battery'
+}
 const ADMIN = { name: 'Admin', email: 'root@example.com', password: 'admin password 123' }
 
 const missing = chromiumMissing()

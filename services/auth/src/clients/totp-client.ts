@@ -30,7 +30,8 @@ function refusal (status: number, body: unknown): AppError {
     // A code that was right but already used says so, so the person waits for the next one.
     if (rest.reason === 'code_already_used') {
       extra.reason = rest.reason
-      return errors.invalid_code({ extra, message: 'This code was already used; wait for the next one.' })
+      const message = 'This code was already used; wait for the next one.'
+      return errors.invalid_code({ extra, message })
     }
     return errors.invalid_code({ extra })
   }
