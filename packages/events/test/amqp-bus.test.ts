@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process'
-import net from 'node:net'
 import { promisify } from 'node:util'
 import t, { type Test } from 'tap'
 import { connect, type Channel, type ChannelModel } from 'amqplib'
 import { pino } from 'pino'
-import { amqpBacking, LogCapture, uniqueName } from '@twofa/testing'
+import { amqpBacking, LogCapture, openTcpLink, uniqueName, type TcpLink } from '@twofa/testing'
 import { AmqpBus, type AmqpBusSettings } from '../src/amqp-bus.js'
 import type { EventBus } from '../src/bus.js'
 import { createEnvelope, type Envelope } from '../src/contract.js'
@@ -32,73 +31,11 @@ async function withChannel<T> (step: (channel: Channel) => Promise<T>): Promise<
 }
 
 /**
- * A TCP relay between a bus and the broker, so a test can cut the network
- * for as long as it needs (the broker itself stays up for everyone else).
+ * A relay between a bus and the broker, so a test can cut the network for as
+ * long as it needs (the broker itself stays up for everyone else).
  */
-class BrokerLink {
-  port = 0
-  private server: net.Server | null = null
-  private readonly sockets = new Set<net.Socket>()
-  private held: net.Socket[] = []
-  private holding = false
-
-  constructor (private readonly target: URL) {}
-
-  get url (): string {
-    const url = new URL(this.target)
-    url.host = `127.0.0.1:${this.port}`
-    return url.toString()
-  }
-
-  async open (): Promise<void> {
-    const server = net.createServer((client) => {
-      this.track(client)
-      if (this.holding) this.held.push(client)
-      else this.relay(client)
-    })
-    this.server = server
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve))
-    this.port = (server.address() as net.AddressInfo).port
-  }
-
-  /** Drops every connection and refuses new ones until `open` is called again. */
-  async cut (): Promise<void> {
-    const server = this.server
-    this.server = null
-    for (const socket of this.sockets) socket.destroy()
-    if (server) await new Promise((resolve) => server.close(resolve))
-  }
-
-  /** Accepts new connections but passes nothing on until `release`. */
-  hold (): void {
-    this.holding = true
-  }
-
-  release (): void {
-    this.holding = false
-    for (const client of this.held) if (!client.destroyed) this.relay(client)
-    this.held = []
-  }
-
-  private relay (client: net.Socket): void {
-    const upstream = net.connect(Number(this.target.port || 5672), this.target.hostname)
-    this.track(upstream)
-    client.pipe(upstream)
-    upstream.pipe(client)
-    upstream.on('close', () => client.destroy())
-    client.on('close', () => upstream.destroy())
-  }
-
-  private track (socket: net.Socket): void {
-    this.sockets.add(socket)
-    socket.on('error', () => {})
-    socket.on('close', () => this.sockets.delete(socket))
-  }
-}
-
-async function brokerLink (t: Test): Promise<BrokerLink> {
-  const link = new BrokerLink(new URL(backing.url))
-  await link.open()
+async function brokerLink (t: Test): Promise<TcpLink> {
+  const link = await openTcpLink(backing.url)
   t.teardown(async () => { await link.cut() })
   return link
 }
