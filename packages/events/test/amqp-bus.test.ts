@@ -8,6 +8,7 @@ import { AmqpBus, type AmqpBusSettings } from '../src/amqp-bus.js'
 import type { EventBus } from '../src/bus.js'
 import { createEnvelope, type Envelope } from '../src/contract.js'
 import { EventPublisher } from '../src/publisher.js'
+import { channelRunner } from './amqp-fixture.js'
 import { busContract, recorder, waitFor } from './bus-contract.js'
 
 const run = promisify(execFile)
@@ -19,16 +20,7 @@ t.teardown(async () => {
   await backing.stop()
 })
 
-/** Runs one step on a channel of its own: a broker error closes only that channel. */
-async function withChannel<T> (step: (channel: Channel) => Promise<T>): Promise<T> {
-  const channel = await admin.createChannel()
-  channel.on('error', () => {})
-  try {
-    return await step(channel)
-  } finally {
-    await channel.close().catch(() => {})
-  }
-}
+const withChannel = channelRunner(admin)
 
 /**
  * A relay between a bus and the broker, so a test can cut the network for as

@@ -8,8 +8,26 @@ export interface Fixture {
   bus: AmqpBus
   settings: { url: string, exchange: string, queuePrefix: string }
   /** Runs one step on a channel of its own, on a connection of the test's own. */
-  withChannel: <T>(step: (channel: Channel) => Promise<T>) => Promise<T>
+  withChannel: WithChannel
   logs: LogCapture
+}
+
+export type WithChannel = <T>(step: (channel: Channel) => Promise<T>) => Promise<T>
+
+/**
+ * Runs each step on a channel of its own on `model`: a broker error (a
+ * missing queue, say) closes only that channel, not the connection.
+ */
+export function channelRunner (model: ChannelModel): WithChannel {
+  return async (step) => {
+    const channel = await model.createChannel()
+    channel.on('error', () => {})
+    try {
+      return await step(channel)
+    } finally {
+      await channel.close().catch(() => {})
+    }
+  }
 }
 
 /**
@@ -28,15 +46,7 @@ export async function amqpFixture (
   const bus = await AmqpBus.connect({ ...settings, ...overrides }, pino({ level: 'info' }, logs))
   const admin: ChannelModel = await connect(backing.url)
 
-  const withChannel = async <T>(step: (channel: Channel) => Promise<T>): Promise<T> => {
-    const channel = await admin.createChannel()
-    channel.on('error', () => {})
-    try {
-      return await step(channel)
-    } finally {
-      await channel.close().catch(() => {})
-    }
-  }
+  const withChannel = channelRunner(admin)
 
   t.teardown(async () => {
     await bus.close()
