@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import type { DecisionLog } from '@twofa/kit'
 import type { Envelope, EventData, EventType } from '@twofa/events'
+import { base32ToBytes } from '@twofa/testing'
 import { RecoveryCodeHasher } from '../src/domain/recovery-codes.js'
 import { SecretBox, type KeyRing } from '../src/domain/secret-box.js'
 import { codeAt } from '../src/domain/totp-codes.js'
@@ -19,22 +20,6 @@ const settings: TwoFactorSettings = {
   enrollmentTtlSeconds: 600,
   enrollmentMaxAttempts: 5,
   lockout: { limit: 20, windowSeconds: 86_400, lockSeconds: 900 }
-}
-
-function base32Decode (text: string): Buffer {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
-  let bits = 0
-  let value = 0
-  const out: number[] = []
-  for (const char of text) {
-    value = (value << 5) | alphabet.indexOf(char)
-    bits += 5
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 0xff)
-      bits -= 8
-    }
-  }
-  return Buffer.from(out)
 }
 
 /** A 2FA domain on in-memory stores with a clock the test moves. */
@@ -79,7 +64,7 @@ function setup (overrides: Partial<TwoFactorSettings> = {}) {
     /** Sets 2FA up for `userId` the way a user does, and returns the recovery codes. */
     async enroll (userId = 'u1') {
       const enrollment = await twoFactor.startEnrollment(userId, `${userId}@example.com`)
-      secret = base32Decode(enrollment.secret)
+      secret = base32ToBytes(enrollment.secret)
       const code = await codeAt(secret, Math.floor(now / 1000))
       const enabled = await twoFactor.confirmEnrollment(userId, code, quiet)
       return enabled.recovery_codes
@@ -102,7 +87,7 @@ t.test('setup returns a 160-bit base32 secret, ' +
   const enrollment = await twoFactor.startEnrollment('u1', 'alice@example.com')
 
   t.match(enrollment.secret, /^[A-Z2-7]{32}$/)
-  t.equal(base32Decode(enrollment.secret).length, 20)
+  t.equal(base32ToBytes(enrollment.secret).length, 20)
   t.match(
     enrollment.otpauth_url,
     /^otpauth:\/\/totp\/Acme:alice%40example\.com\?secret=[A-Z2-7]{32}&issuer=Acme$/
@@ -504,7 +489,7 @@ t.test('a factor turned off after the password step voids the open challenge', a
 t.test('the secret is stored encrypted, never as its base32 or raw bytes', async (t) => {
   const { twoFactor, factors } = setup()
   const enrollment = await twoFactor.startEnrollment('u1', 'a@example.com')
-  const secret = base32Decode(enrollment.secret)
+  const secret = base32ToBytes(enrollment.secret)
   const code = await codeAt(secret, Math.floor(Date.UTC(2026, 0, 1, 12) / 1000))
   await twoFactor.confirmEnrollment('u1', code, quiet)
 
