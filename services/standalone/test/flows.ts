@@ -1,5 +1,4 @@
-import { authenticatorCode } from '@twofa/testing'
-import type { Cluster } from './cluster.js'
+import { authenticatorCode, type Cluster } from '@twofa/testing'
 
 export const PASSWORD = 'a long enough password'
 

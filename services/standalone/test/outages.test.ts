@@ -4,19 +4,20 @@ import {
   flushRedisScripts,
   openTcpLink,
   publishRaw,
+  startCluster,
   type TcpLink
 } from '@twofa/testing'
-import { startCluster } from './cluster.js'
 import { challenge, enrolled, eventually, signedUp, startOfStep, verify } from './flows.js'
 
-const FAST = { RATE_LIMIT_PER_MINUTE: '0' }
+/** Every service: no rate limit in the way, and admin routes without a second factor. */
+const SETTINGS = { RATE_LIMIT_PER_MINUTE: '0', ADMIN_REQUIRE_2FA: 'false' }
 
 t.test('Redis stops mid-run: sign-in and verify fail fast with 503, ' +
   'and recover when it returns', async (t) => {
   let link: TcpLink | null = null
   t.teardown(async () => { await link?.cut() })
   const cluster = await startCluster(t, {
-    env: FAST,
+    env: SETTINGS,
     redisUrl: async (real) => {
       link = await openTcpLink(real)
       return link.url
@@ -57,7 +58,7 @@ t.test('Redis stops mid-run: sign-in and verify fail fast with 503, ' +
 })
 
 t.test('a Lua script flushed from Redis is loaded again', async (t) => {
-  const cluster = await startCluster(t, { env: FAST })
+  const cluster = await startCluster(t, { env: SETTINGS })
   const step = await startOfStep()
   const user = await enrolled(cluster, 'flush@example.com', step)
 
@@ -74,7 +75,7 @@ t.test('RabbitMQ goes away: requests do not wait for it, ' +
   let link: TcpLink | null = null
   t.teardown(async () => { await link?.cut() })
   const cluster = await startCluster(t, {
-    env: FAST,
+    env: SETTINGS,
     amqpUrl: async (real) => {
       link = await openTcpLink(real)
       return link.url
@@ -101,11 +102,11 @@ t.test('RabbitMQ goes away: requests do not wait for it, ' +
 
   if (cluster.durable) {
     // The event is in MongoDB now; the process that wrote it dies without a word.
-    cluster.processes.get('totp0')?.child.kill('SIGKILL')
+    cluster.processes.get('totp')?.child.kill('SIGKILL')
     await new Promise((resolve) => setTimeout(resolve, 300))
   }
   await brokerLink.open()
-  if (cluster.durable) await cluster.restart('totp0')
+  if (cluster.durable) await cluster.restart('totp')
   else t.comment('MongoDB is the in-memory store here: the crash half of this test needs MONGO_URL')
 
   await eventually(async () => (await cluster.call(`${cluster.user}/api/users/me`, { token }))
@@ -116,7 +117,7 @@ t.test('RabbitMQ goes away: requests do not wait for it, ' +
 })
 
 t.test('a duplicate or stale event changes nothing twice', async (t) => {
-  const cluster = await startCluster(t, { env: FAST })
+  const cluster = await startCluster(t, { env: SETTINGS })
   const { id, token } = await signedUp(cluster, 'dupes@example.com')
   const flag = async () =>
     (await cluster.call(`${cluster.user}/api/users/me`, { token })).body.two_factor_enabled
@@ -149,7 +150,7 @@ t.test('a duplicate or stale event changes nothing twice', async (t) => {
 
 t.test('a consumer whose queue is deleted under it ' +
   'declares it again and keeps consuming', async (t) => {
-  const cluster = await startCluster(t, { env: FAST })
+  const cluster = await startCluster(t, { env: SETTINGS })
   const { id, token } = await signedUp(cluster, 'requeue@example.com')
 
   await deleteQueue(cluster.amqpUrl, `${cluster.queuePrefix}user`)

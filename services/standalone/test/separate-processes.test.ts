@@ -1,38 +1,8 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import {
-  amqpBacking,
-  authenticatorCode,
-  deleteAmqpTopology,
-  deleteRedisPrefix,
-  dropMongoDatabases,
-  freePort,
-  mongoBacking,
-  redisBacking,
-  startProcess,
-  uniqueName,
-  waitForOk,
-  type ServiceProcess
-} from '@twofa/testing'
+import { authenticatorCode, startCluster } from '@twofa/testing'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const PASSWORD = 'a long enough password'
 const ADMIN = { email: 'root@example.com', password: 'admin password 123' }
-
-async function json (url: string, init: { method?: string, body?: unknown, token?: string } = {}) {
-  const response = await fetch(url, {
-    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers: {
-      ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...(init.token ? { authorization: `Bearer ${init.token}` } : {})
-    },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body)
-  })
-  const text = await response.text()
-  return { status: response.status, body: text ? JSON.parse(text) : null }
-}
 
 /** Waits until a condition on the profile holds: events arrive when they arrive. */
 async function eventually (
@@ -55,118 +25,25 @@ async function startOfStep (): Promise<void> {
 }
 
 t.test('the three services as separate processes walk the whole guide over HTTP', async (t) => {
-  const redis = await redisBacking()
-  const amqp = await amqpBacking()
-  const mongo = await mongoBacking()
-  const mongoUrl = 'url' in mongo ? mongo.url : 'memory://'
-  t.comment('url' in mongo
-    ? 'MongoDB: real server from MONGO_URL'
-    : `MongoDB: each service's in-memory document store, chosen explicitly (${mongo.skip})`)
-
-  const run = uniqueName('e2e')
-  const names = {
-    prefix: `${run}:`,
-    exchange: `${run}.events`,
-    queuePrefix: `${run}.`,
-    userDb: `${run}_user`,
-    totpDb: `${run}_totp`
-  }
-  const ports = {
-    auth: await freePort(),
-    user: await freePort(),
-    userInternal: await freePort(),
-    totp: await freePort(),
-    totpInternal: await freePort()
-  }
-  const internalToken = randomBytes(32).toString('base64url')
-  const common = {
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'info',
-    INTERNAL_TOKEN: internalToken,
-    AMQP_URL: amqp.url,
-    AMQP_EXCHANGE: names.exchange,
-    AMQP_QUEUE_PREFIX: names.queuePrefix,
-    JWKS_URL: `http://127.0.0.1:${ports.auth}/.well-known/jwks.json`
-  }
-  const secretsInEnv = {
-    TOTP_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
-    RECOVERY_CODE_PEPPER: randomBytes(32).toString('base64url'),
-    SIGNING_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey
-      .export({ type: 'pkcs8', format: 'pem' })
-      .toString()
-  }
-
-  const processes: ServiceProcess[] = []
-  t.teardown(async () => {
-    for (const service of processes.reverse()) await service.stop()
-    await deleteRedisPrefix(redis.url, names.prefix)
-    await deleteAmqpTopology(
-      amqp.url,
-      [names.exchange, `${names.exchange}.dlx`],
-      ['totp', 'user'].flatMap((c) => [`${names.queuePrefix}${c}`, `${names.queuePrefix}${c}.dead`])
-    )
-    if ('url' in mongo) await dropMongoDatabases(mongo.url, [names.userDb, names.totpDb])
-    await Promise.all([redis.stop(), amqp.stop(), 'url' in mongo ? mongo.stop() : undefined])
+  const cluster = await startCluster(t, {
+    serviceEnv: {
+      user: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password },
+      totp: { TOTP_ISSUER: 'E2E' }
+    }
   })
-
-  processes.push(startProcess('user', join(root, 'services/user/dist/server.js'), {
-    ...common,
-    PORT: String(ports.user),
-    INTERNAL_PORT: String(ports.userInternal),
-    MONGO_URL: mongoUrl,
-    MONGO_DB: names.userDb,
-    ADMIN_EMAIL: ADMIN.email,
-    ADMIN_PASSWORD: ADMIN.password
-  }))
-  processes.push(startProcess('totp', join(root, 'services/totp/dist/server.js'), {
-    ...common,
-    PORT: String(ports.totp),
-    INTERNAL_PORT: String(ports.totpInternal),
-    REDIS_URL: redis.url,
-    REDIS_PREFIX: names.prefix,
-    MONGO_URL: mongoUrl,
-    MONGO_DB: names.totpDb,
-    TOTP_ISSUER: 'E2E',
-    TOTP_ENCRYPTION_KEYS: secretsInEnv.TOTP_ENCRYPTION_KEYS,
-    TOTP_ENCRYPTION_KEY_ID: 'k1',
-    RECOVERY_CODE_PEPPER: secretsInEnv.RECOVERY_CODE_PEPPER
-  }))
-  processes.push(startProcess('auth', join(root, 'services/auth/dist/server.js'), {
-    ...common,
-    PORT: String(ports.auth),
-    USER_SERVICE_URL: `http://127.0.0.1:${ports.userInternal}`,
-    TOTP_SERVICE_URL: `http://127.0.0.1:${ports.totpInternal}`,
-    SIGNING_KEY: secretsInEnv.SIGNING_KEY,
-    REDIS_URL: redis.url,
-    REDIS_PREFIX: names.prefix
-  }))
-
-  try {
-    await waitForOk(`http://127.0.0.1:${ports.user}/readyz`, 20_000, 'user service')
-    await waitForOk(`http://127.0.0.1:${ports.totp}/readyz`, 20_000, 'totp service')
-    await waitForOk(`http://127.0.0.1:${ports.auth}/readyz`, 20_000, 'auth service')
-  } catch (error) {
-    for (const service of processes) t.comment(`--- ${service.name} ---\n${service.output()}`)
-    throw error
-  }
-
-  const auth = `http://127.0.0.1:${ports.auth}`
-  const totp = `http://127.0.0.1:${ports.totp}`
-  const users = `http://127.0.0.1:${ports.user}`
-  const secretsSeen: string[] = [
-    PASSWORD,
-    ADMIN.password,
-    internalToken,
-    ...Object.values(secretsInEnv)
-  ]
-  const signIn = async () => await json(`${auth}/api/sso/token`, {
+  const call = cluster.call
+  const auth = cluster.auth[0] as string
+  const totp = cluster.totp[0] as string
+  const users = cluster.user
+  const secretsSeen: string[] = [PASSWORD, ADMIN.password, ...cluster.secrets]
+  const signIn = async () => await call(`${auth}/api/sso/token`, {
     body: { email: 'alice@example.com', password: PASSWORD }
   })
   const verify2fa = async (body: Record<string, unknown>) =>
-    await json(`${auth}/api/sso/verify-2fa`, { body })
+    await call(`${auth}/api/sso/verify-2fa`, { body })
 
   // Register and sign in with the password alone.
-  const registered = await json(`${users}/api/users`, {
+  const registered = await call(`${users}/api/users`, {
     body: { email: 'Alice@Example.com', password: PASSWORD, name: 'Alice' }
   })
   t.equal(registered.status, 201, 'registered')
@@ -179,7 +56,7 @@ t.test('the three services as separate processes walk the whole guide over HTTP'
   await startOfStep()
   const step = Math.floor(Date.now() / 1000 / 30)
   const codeAt = (s: number): string => authenticatorCode(setup.body.secret, s * 30)
-  const setup = await json(`${totp}/api/2fa/setup`, { method: 'POST', token })
+  const setup = await call(`${totp}/api/2fa/setup`, { method: 'POST', token })
   t.match(setup.body, {
     secret: /^[A-Z2-7]{32}$/,
     otpauth_url: /^otpauth:\/\/totp\/E2E:/,
@@ -188,7 +65,7 @@ t.test('the three services as separate processes walk the whole guide over HTTP'
   secretsSeen.push(setup.body.secret)
 
   // The previous step's code confirms (drift window), leaving this step's for the login.
-  const enabled = await json(`${totp}/api/2fa/enable`, {
+  const enabled = await call(`${totp}/api/2fa/enable`, {
     body: { totp_code: codeAt(step - 1) },
     token
   })
@@ -199,7 +76,7 @@ t.test('the three services as separate processes walk the whole guide over HTTP'
 
   await eventually(
     async () => {
-      const profile = await json(`${users}/api/users/me`, { token })
+      const profile = await call(`${users}/api/users/me`, { token })
       return profile.body.two_factor_enabled === true
     },
     'the profile to show 2FA on after twofactor.enabled'
@@ -218,7 +95,7 @@ t.test('the three services as separate processes walk the whole guide over HTTP'
   const payload = JSON.parse(Buffer.from(verified.body.token.split('.')[1], 'base64url').toString())
   t.same(payload.amr, ['pwd', 'otp'])
   secretsSeen.push(verified.body.token)
-  const me = await json(`${users}/api/users/me`, { token: verified.body.token })
+  const me = await call(`${users}/api/users/me`, { token: verified.body.token })
   t.equal(
     me.body.email,
     'Alice@Example.com',
@@ -260,19 +137,19 @@ t.test('the three services as separate processes walk the whole guide over HTTP'
 
   // The admin, signed in with two factors as admin routes require, turns
   // Alice's 2FA off; she signs in with the password alone again.
-  const adminFirst = await json(`${auth}/api/sso/token`, { body: ADMIN })
-  const adminSetup = await json(`${totp}/api/2fa/setup`, {
+  const adminFirst = await call(`${auth}/api/sso/token`, { body: ADMIN })
+  const adminSetup = await call(`${totp}/api/2fa/setup`, {
     method: 'POST',
     token: adminFirst.body.token
   })
   const adminStep = Math.floor(Date.now() / 1000 / 30)
   const adminCode = (s: number): string => authenticatorCode(adminSetup.body.secret, s * 30)
-  const adminOn = await json(`${totp}/api/2fa/enable`, {
+  const adminOn = await call(`${totp}/api/2fa/enable`, {
     body: { totp_code: adminCode(adminStep - 1) },
     token: adminFirst.body.token
   })
   t.equal(adminOn.status, 200, 'the admin turned 2FA on')
-  const adminChallenge = await json(`${auth}/api/sso/token`, { body: ADMIN })
+  const adminChallenge = await call(`${auth}/api/sso/token`, { body: ADMIN })
   const adminSignIn = await verify2fa({
     temp_token: adminChallenge.body.temp_token,
     totp_code: adminCode(adminStep)
@@ -280,9 +157,9 @@ t.test('the three services as separate processes walk the whole guide over HTTP'
   const admin = { body: adminSignIn.body as { token: string } }
   t.match(admin.body, { success: true })
   secretsSeen.push(adminFirst.body.token, admin.body.token, adminSetup.body.secret)
-  const listed = await json(`${users}/api/admin/users?email=alice`, { token: admin.body.token })
+  const listed = await call(`${users}/api/admin/users?email=alice`, { token: admin.body.token })
   const alice = listed.body.users[0] as { id: string }
-  const off = await json(`${totp}/api/admin/users/${alice.id}/2fa`, {
+  const off = await call(`${totp}/api/admin/users/${alice.id}/2fa`, {
     method: 'DELETE',
     token: admin.body.token
   })
@@ -292,7 +169,7 @@ t.test('the three services as separate processes walk the whole guide over HTTP'
   t.match(again.body, { success: true, token: String })
   await eventually(
     async () => {
-      const profile = await json(`${users}/api/users/me`, { token: again.body.token })
+      const profile = await call(`${users}/api/users/me`, { token: again.body.token })
       return profile.body.two_factor_enabled === false
     },
     'the profile to show 2FA off after twofactor.disabled'
@@ -301,12 +178,12 @@ t.test('the three services as separate processes walk the whole guide over HTTP'
 
   // Internal routes need the service credential and are not on the public ports.
   const credentials = { body: { email: 'a@b.c', password: 'x' } }
-  const userInternal = `http://127.0.0.1:${ports.userInternal}`
-  t.equal((await json(`${userInternal}/internal/credentials/verify`, credentials)).status, 401)
-  t.equal((await json(`${users}/internal/credentials/verify`, credentials)).status, 404)
+  const userInternal = cluster.userInternal
+  t.equal((await call(`${userInternal}/internal/credentials/verify`, credentials)).status, 401)
+  t.equal((await call(`${users}/internal/credentials/verify`, credentials)).status, 404)
 
   // Nothing secret in any service's log.
-  for (const service of processes) {
+  for (const service of cluster.processes.values()) {
     const output = service.output()
     t.ok(output.length > 0, `${service.name} logged`)
     const leaked = secretsSeen.filter((secret) => output.includes(secret))

@@ -1,8 +1,8 @@
 import t, { type Test } from 'tap'
+import { startCluster, type Cluster } from '@twofa/testing'
 import { chromiumMissing, openBrowser, webRoot } from './browser.js'
-import { nginxMissing, startGateway, type Gateway } from './gateway.js'
+import { nginxMissing, startGateway, type Gateway, type Upstreams } from './gateway.js'
 import { checkSecurityHeaders } from './headers.js'
-import { startServices } from './services.js'
 import { walkThePages } from './walk.js'
 
 const USER = { name: 'Bea Example', email: 'bea@example.com', password: 'correct horse battery' }
@@ -18,6 +18,16 @@ async function answer (gateway: Gateway, path: string, init: RequestInit = {}) {
     body = JSON.parse(text) as Record<string, unknown>
   } catch {}
   return { status: response.status, headers: response.headers, body }
+}
+
+/** The public port of each service, for the gateway's upstream servers. */
+function upstreamsOf (cluster: Cluster): Upstreams {
+  const portOf = (url: string) => Number(new URL(url).port)
+  return {
+    auth: portOf(cluster.auth[0] as string),
+    totp: portOf(cluster.totp[0] as string),
+    user: portOf(cluster.user)
+  }
 }
 
 /** What the gateway sends where, and what it never lets through. */
@@ -72,14 +82,21 @@ async function checkRouting (t: Test, gateway: Gateway, serviceLogs: () => strin
 t.test('the three services behind the nginx gateway, walked in chromium', {
   skip: missing ?? false
 }, async (t) => {
-  const services = await startServices(t, ADMIN)
-  const gateway = await startGateway(services.ports, webRoot)
+  const cluster = await startCluster(t, {
+    serviceEnv: {
+      user: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password },
+      // auth trusts a proxy on loopback for client addresses, as it trusts
+      // the gateway in a deployment.
+      auth: { TRUST_PROXY: 'loopback' }
+    }
+  })
+  const gateway = await startGateway(upstreamsOf(cluster), webRoot)
   t.teardown(async () => {
     const errors = gateway.errors()
     await gateway.stop()
     if (/\[(emerg|alert|crit)\]/.test(errors)) t.comment(errors)
   })
-  const serviceLogs = () => services.processes.map((p) => p.output()).join('\n')
+  const serviceLogs = () => [...cluster.processes.values()].map((p) => p.output()).join('\n')
 
   await checkSecurityHeaders(t, gateway.url)
   await checkRouting(t, gateway, serviceLogs)
