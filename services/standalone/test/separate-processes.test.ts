@@ -1,28 +1,8 @@
 import t from 'tap'
 import { authenticatorCode, startCluster } from '@twofa/testing'
+import { eventually, PASSWORD, startOfStep } from './flows.js'
 
-const PASSWORD = 'a long enough password'
 const ADMIN = { email: 'root@example.com', password: 'admin password 123' }
-
-/** Waits until a condition on the profile holds: events arrive when they arrive. */
-async function eventually (
-  check: () => Promise<boolean>,
-  what: string,
-  timeoutMs = 10_000
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await check()) return
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
-
-/** Starts at the beginning of a 30 s step, so the test's codes stay inside the window. */
-async function startOfStep (): Promise<void> {
-  const into = (Date.now() / 1000) % 30
-  if (into > 12) await new Promise((resolve) => setTimeout(resolve, (30 - into) * 1000 + 200))
-}
 
 t.test('the three services as separate processes walk the whole guide over HTTP', async (t) => {
   const cluster = await startCluster(t, {
@@ -53,8 +33,7 @@ t.test('the three services as separate processes walk the whole guide over HTTP'
   secretsSeen.push(token)
 
   // Set up and enable, with codes computed here from the secret.
-  await startOfStep()
-  const step = Math.floor(Date.now() / 1000 / 30)
+  const step = await startOfStep()
   const codeAt = (s: number): string => authenticatorCode(setup.body.secret, s * 30)
   const setup = await call(`${totp}/api/2fa/setup`, { method: 'POST', token })
   t.match(setup.body, {
@@ -79,7 +58,8 @@ t.test('the three services as separate processes walk the whole guide over HTTP'
       const profile = await call(`${users}/api/users/me`, { token })
       return profile.body.two_factor_enabled === true
     },
-    'the profile to show 2FA on after twofactor.enabled'
+    'the profile to show 2FA on after twofactor.enabled',
+    10_000
   )
   t.pass('the profile shows 2FA on once the event arrives')
 
@@ -172,7 +152,8 @@ t.test('the three services as separate processes walk the whole guide over HTTP'
       const profile = await call(`${users}/api/users/me`, { token: again.body.token })
       return profile.body.two_factor_enabled === false
     },
-    'the profile to show 2FA off after twofactor.disabled'
+    'the profile to show 2FA off after twofactor.disabled',
+    10_000
   )
   t.pass('the profile shows 2FA off once the event arrives')
 
