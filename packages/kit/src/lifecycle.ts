@@ -1,6 +1,9 @@
 import closeWithGrace from 'close-with-grace'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import type { Logger } from 'pino'
-import type { Health } from './health.js'
+import { createApp } from './app.js'
+import { registerHealth, type Health, type ReadinessCheck } from './health.js'
+import { metricsRoutes } from './metrics.js'
 
 export interface Lifecycle {
   log: Logger
@@ -33,6 +36,57 @@ export function closeOnSignals (lifecycle: Lifecycle): void {
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay))
     await lifecycle.close()
     lifecycle.log.info('stopped')
+  })
+}
+
+/** A service assembled without listening: public routes, and an internal API on its own app. */
+export interface AssembledService {
+  publicRoutes: FastifyPluginAsync
+  internalApp: FastifyInstance
+  /** Starts the work no request drives: event consumers, the outbox relay. */
+  start: () => Promise<void>
+  close: () => Promise<void>
+}
+
+/** Where a service listens and how long it drains, from its config. */
+export interface ListenSettings {
+  HOST: string
+  PORT: number
+  INTERNAL_HOST: string
+  INTERNAL_PORT: number
+  SHUTDOWN_DELAY_SECONDS: number
+}
+
+/**
+ * Runs a service as its own process: its public routes with health and
+ * metrics on the public port, its internal API on the internal port. On
+ * SIGTERM readiness turns false, the drain delay passes, then the public app
+ * and the service close.
+ */
+export async function serveService (
+  service: AssembledService,
+  config: ListenSettings,
+  log: Logger,
+  checks: ReadinessCheck[]
+): Promise<void> {
+  const app = createApp({ logger: log })
+  const health = registerHealth(app, checks)
+  await app.register(service.publicRoutes)
+  await app.register(metricsRoutes)
+
+  await service.start()
+  await app.listen({ host: config.HOST, port: config.PORT })
+  await service.internalApp.listen({ host: config.INTERNAL_HOST, port: config.INTERNAL_PORT })
+
+  closeOnSignals({
+    log,
+    health,
+    drainDelayMs: config.SHUTDOWN_DELAY_SECONDS * 1000,
+    close: async () => {
+      health.markShuttingDown()
+      await app.close()
+      await service.close()
+    }
   })
 }
 

@@ -1,11 +1,4 @@
-import {
-  closeOnSignals,
-  createApp,
-  createLogger,
-  exitOnStartFailure,
-  metricsRoutes,
-  registerHealth
-} from '@twofa/kit'
+import { createLogger, exitOnStartFailure, serveService } from '@twofa/kit'
 import { connectUserBackends } from './backends.js'
 import { loadUserConfig } from './config.js'
 import { createUserService } from './service.js'
@@ -17,26 +10,7 @@ async function main (): Promise<void> {
 
   const backends = await connectUserBackends(config, log)
   const service = await createUserService(config, log, backends)
-
-  const app = createApp({ logger: log })
-  const health = registerHealth(app, backends.checks)
-  await app.register(service.publicRoutes)
-  await app.register(metricsRoutes)
-
-  await service.start()
-  await app.listen({ host: config.HOST, port: config.PORT })
-  await service.internalApp.listen({ host: config.INTERNAL_HOST, port: config.INTERNAL_PORT })
-
-  closeOnSignals({
-    log,
-    health,
-    drainDelayMs: config.SHUTDOWN_DELAY_SECONDS * 1000,
-    close: async () => {
-      health.markShuttingDown()
-      await app.close()
-      await service.close()
-    }
-  })
+  await serveService(service, config, log, backends.checks)
 }
 
 main().catch((error: unknown) => exitOnStartFailure('user', error))
