@@ -3,13 +3,14 @@ import {
   FERRETDB_WARNING,
   connectMongo,
   connectRedis,
+  connectServiceBus,
   fetchJwks,
   jwksKeyResolver,
   reach,
   type KeyResolver,
   type ReadinessCheck
 } from '@twofa/kit'
-import { MemoryInbox, openBus, type EventBus, type Inbox } from '@twofa/events'
+import { MemoryInbox, type EventBus, type Inbox } from '@twofa/events'
 import type { TotpConfig } from './config.js'
 import { MemoryFactorStore, type FactorStore } from './store/factors.js'
 import { MongoFactorStore } from './store/mongo-factors.js'
@@ -79,22 +80,9 @@ export async function connectTotpBackends (
     checks.push({ name: 'mongodb', check: async () => { await mongo.db.command({ ping: 1 }) } })
   }
 
-  let bus = shared.bus
-  if (!bus) {
-    const settings = {
-      url: config.AMQP_URL,
-      exchange: config.AMQP_EXCHANGE,
-      queuePrefix: config.AMQP_QUEUE_PREFIX
-    }
-    bus = await reach('RabbitMQ', config.AMQP_URL, async () => await openBus(settings, log))
-    const own = bus
-    closers.push(async () => await own.close())
-  }
-  const readyBus = bus
-  checks.push({
-    name: 'rabbitmq',
-    check: async () => { if (!readyBus.isReady()) throw new Error('bus down') }
-  })
+  const events = await connectServiceBus(config, log, shared.bus)
+  closers.push(events.close)
+  checks.push(events.check)
 
   const resolveKey = shared.resolveKey ??
     jwksKeyResolver(async () => await fetchJwks(config.JWKS_URL))
@@ -103,7 +91,7 @@ export async function connectTotpBackends (
     factors,
     state,
     inbox,
-    bus,
+    bus: events.bus,
     resolveKey,
     checks,
     close: async () => {

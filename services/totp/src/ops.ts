@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import {
   announcer,
+  busSettingsOf,
   exitWith,
   expectStatus,
   fetchTransport,
@@ -37,11 +38,7 @@ async function open (log: Logger): Promise<TotpOps & { close: () => Promise<void
     log,
     backends,
     service,
-    amqp: {
-      url: config.AMQP_URL,
-      exchange: config.AMQP_EXCHANGE,
-      queuePrefix: config.AMQP_QUEUE_PREFIX
-    },
+    amqp: busSettingsOf(config),
     announce: announcer(backends.bus, log),
     // Relays what the domain stored in the outbox (twofactor.disabled), then disconnects.
     close: async () => await service.close()

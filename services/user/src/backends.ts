@@ -2,13 +2,14 @@ import type { Logger } from 'pino'
 import {
   FERRETDB_WARNING,
   connectMongo,
+  connectServiceBus,
   fetchJwks,
   jwksKeyResolver,
   reach,
   type KeyResolver,
   type ReadinessCheck
 } from '@twofa/kit'
-import { MemoryInbox, openBus, type EventBus, type Inbox } from '@twofa/events'
+import { MemoryInbox, type EventBus, type Inbox } from '@twofa/events'
 import type { UserConfig } from './config.js'
 import { MongoInbox } from './store/mongo-inbox.js'
 import { MongoUserStore } from './store/mongo-users.js'
@@ -56,27 +57,14 @@ export async function connectUserBackends (
     checks.push({ name: 'mongodb', check: async () => await store.ping() })
   }
 
-  let bus = shared.bus
-  if (!bus) {
-    const settings = {
-      url: config.AMQP_URL,
-      exchange: config.AMQP_EXCHANGE,
-      queuePrefix: config.AMQP_QUEUE_PREFIX
-    }
-    bus = await reach('RabbitMQ', config.AMQP_URL, async () => await openBus(settings, log))
-    const own = bus
-    closers.push(async () => await own.close())
-  }
-  const readyBus = bus
-  checks.push({
-    name: 'rabbitmq',
-    check: async () => { if (!readyBus.isReady()) throw new Error('bus down') }
-  })
+  const events = await connectServiceBus(config, log, shared.bus)
+  closers.push(events.close)
+  checks.push(events.check)
 
   return {
     store,
     inbox,
-    bus,
+    bus: events.bus,
     resolveKey: shared.resolveKey ?? jwksKeyResolver(async () => await fetchJwks(config.JWKS_URL)),
     checks,
     close: async () => {

@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline'
 import type { Logger } from 'pino'
 import {
   announcer,
+  busSettingsOf,
   exitWith,
   replayCommand,
   runOps,
@@ -28,11 +29,7 @@ async function open (log: Logger): Promise<UserOps & { close: () => Promise<void
     log,
     backends,
     service,
-    amqp: {
-      url: config.AMQP_URL,
-      exchange: config.AMQP_EXCHANGE,
-      queuePrefix: config.AMQP_QUEUE_PREFIX
-    },
+    amqp: busSettingsOf(config),
     announce: announcer(backends.bus, log),
     // Relays what the domain stored in the outbox (user.created), then disconnects.
     close: async () => await service.close()
