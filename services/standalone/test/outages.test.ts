@@ -1,10 +1,11 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import {
   deleteQueue,
   flushRedisScripts,
   openTcpLink,
   publishRaw,
   startCluster,
+  type Cluster,
   type TcpLink
 } from '@twofa/testing'
 import { challenge, enrolled, eventually, signedUp, startOfStep, verify } from './flows.js'
@@ -12,18 +13,29 @@ import { challenge, enrolled, eventually, signedUp, startOfStep, verify } from '
 /** Every service: no rate limit in the way, and admin routes without a second factor. */
 const SETTINGS = { RATE_LIMIT_PER_MINUTE: '0', ADMIN_REQUIRE_2FA: 'false' }
 
-t.test('Redis stops mid-run: sign-in and verify fail fast with 503, ' +
-  'and recover when it returns', async (t) => {
+/**
+ * A cluster whose services reach Redis or RabbitMQ through a link the test
+ * can cut, while the server itself stays up for everyone else.
+ */
+async function clusterBehindLink (
+  t: Test,
+  server: 'redisUrl' | 'amqpUrl'
+): Promise<{ cluster: Cluster, link: TcpLink }> {
   let link: TcpLink | null = null
   t.teardown(async () => { await link?.cut() })
   const cluster = await startCluster(t, {
     env: SETTINGS,
-    redisUrl: async (real) => {
+    [server]: async (real: string) => {
       link = await openTcpLink(real)
       return link.url
     }
   })
-  const redisLink = link as unknown as TcpLink
+  return { cluster, link: link as unknown as TcpLink }
+}
+
+t.test('Redis stops mid-run: sign-in and verify fail fast with 503, ' +
+  'and recover when it returns', async (t) => {
+  const { cluster, link: redisLink } = await clusterBehindLink(t, 'redisUrl')
   const step = await startOfStep()
   const user = await enrolled(cluster, 'redis-down@example.com', step)
   const temp = await challenge(cluster, 'redis-down@example.com')
@@ -72,16 +84,7 @@ t.test('a Lua script flushed from Redis is loaded again', async (t) => {
 
 t.test('RabbitMQ goes away: requests do not wait for it, ' +
   'and the events made meanwhile arrive once it is back', async (t) => {
-  let link: TcpLink | null = null
-  t.teardown(async () => { await link?.cut() })
-  const cluster = await startCluster(t, {
-    env: SETTINGS,
-    amqpUrl: async (real) => {
-      link = await openTcpLink(real)
-      return link.url
-    }
-  })
-  const brokerLink = link as unknown as TcpLink
+  const { cluster, link: brokerLink } = await clusterBehindLink(t, 'amqpUrl')
   const step = await startOfStep()
   const { token } = await signedUp(cluster, 'broker-down@example.com')
   const totp = cluster.totp[0] as string
