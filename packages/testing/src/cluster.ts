@@ -72,7 +72,7 @@ interface ProcessSpec {
   ready: string
 }
 
-/** Answers the request over HTTP with JSON, timing it. */
+/** Sends a request with a JSON body (if any) and reads the JSON answer, timing it. */
 async function call (url: string, init: CallInit = {}): Promise<Answer> {
   const started = Date.now()
   const response = await fetch(url, {
