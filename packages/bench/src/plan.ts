@@ -21,10 +21,10 @@ export interface Plan {
 }
 
 /**
- * The full mode takes minutes and gives the figures for the README; the
- * short mode takes well under a minute on stores it can seed cheaply and is
- * what CI runs. Accounts made through the public API cost two argon2id runs
- * each, so without MongoDB the growth pass stops at a smaller count.
+ * The full mode takes a quarter of an hour and gives the figures of
+ * RESULTS.md; the short mode takes about a minute and is what CI runs.
+ * Accounts made through the public API cost two argon2id runs each, so
+ * without MongoDB the growth point stops at a smaller count.
  */
 export function planFor (mode: 'short' | 'full', cheapSeeding: boolean): Plan {
   const connections = { login: 8, verify: 16, halfRate: 4, read: 16 }

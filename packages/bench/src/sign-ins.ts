@@ -115,6 +115,7 @@ export async function verifyPass (
   pool: ChallengePool,
   overallRate?: number
 ): Promise<VerifyPass> {
+  if (challenges.length === 0) throw new Error('no challenge to verify: did the logins fail?')
   const tokens: string[] = []
   let next = 0
   const request = jsonPost('/api/sso/verify-2fa', () => {
