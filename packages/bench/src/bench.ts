@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Backings } from './deployments.js'
-import { cleanUpOnSignals } from './interrupts.js'
+import { cleanUpOnSignals, interrupted } from './interrupts.js'
 import { describeMachine, mongoServerName } from './machine.js'
 import { measureStart, type StartFigures } from './measurements.js'
 import { planFor } from './plan.js'
@@ -83,7 +83,7 @@ async function main (): Promise<void> {
       starts.push(await measureStart(kind, backings, plan, workDir, say))
     }
   } catch (error) {
-    say(`failed; the services' logs are kept in ${workDir}`)
+    if (!interrupted()) say(`failed; the services' logs are kept in ${workDir}`)
     throw error
   }
   rmSync(workDir, { recursive: true, force: true })
@@ -106,6 +106,7 @@ async function main (): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (interrupted()) return
   process.stderr.write(`bench: ${error instanceof Error ? error.stack : String(error)}\n`)
   process.exit(1)
 })

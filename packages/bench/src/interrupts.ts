@@ -1,5 +1,11 @@
 /** Clean-ups to run if the bench is stopped halfway, newest first. */
 const pending: Array<() => Promise<void>> = []
+let stopping = false
+
+/** True once a signal arrived: the clean-up then ends the process, not the failing run. */
+export function interrupted (): boolean {
+  return stopping
+}
 
 /** Registers a clean-up for an interrupted run; the returned function drops it again. */
 export function onInterrupt (cleanUp: () => Promise<void>): () => void {
@@ -16,6 +22,7 @@ export function onInterrupt (cleanUp: () => Promise<void>): () => void {
  */
 export function cleanUpOnSignals (say: (line: string) => void): void {
   const handle = (signal: NodeJS.Signals): void => {
+    stopping = true
     say(`${signal}: stopping what the bench started`)
     const steps = pending.splice(0).reverse()
     const run = async (): Promise<void> => {
