@@ -23,6 +23,12 @@ declare module 'fastify' {
 
 export interface AppOptions {
   logger: Logger
+  /**
+   * Level of the line each answered request writes (errors are always at
+   * error). An internal API says `debug`: the public request that caused
+   * the call, and the decisions taken, are already logged at info.
+   */
+  requestLogLevel?: 'info' | 'debug'
   /** Largest accepted request body in bytes. */
   bodyLimit?: number
   /** Trust X-Forwarded-* from a gateway in front (fastify's trustProxy). */
@@ -90,7 +96,7 @@ export function createApp (options: AppOptions): FastifyInstance {
   })
 
   app.addHook('onResponse', async (request, reply) => {
-    logRequest(request, reply)
+    logRequest(request, reply, options.requestLogLevel ?? 'info')
     observeResponse(request, reply)
   })
 
@@ -118,7 +124,7 @@ function answerClientError (error: Error & { code?: string }, socket: Duplex): v
     `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
 }
 
-function logRequest (request: FastifyRequest, reply: FastifyReply): void {
+function logRequest (request: FastifyRequest, reply: FastifyReply, level: 'info' | 'debug'): void {
   const status = reply.statusCode
   const line = {
     method: request.method,
@@ -129,7 +135,7 @@ function logRequest (request: FastifyRequest, reply: FastifyReply): void {
   }
 
   if (status >= 500) request.log.error(line, 'request')
-  else request.log.info(line, 'request')
+  else request.log[level](line, 'request')
 }
 
 /**

@@ -13,7 +13,7 @@ export async function startOfStep (): Promise<number> {
 export async function eventually (
   check: () => Promise<boolean>,
   what: string,
-  timeoutMs = 15_000
+  timeoutMs = 30_000
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {

@@ -59,7 +59,7 @@ t.test('the three services as separate processes walk the whole guide over HTTP'
       return profile.body.two_factor_enabled === true
     },
     'the profile to show 2FA on after twofactor.enabled',
-    10_000
+    30_000
   )
   t.pass('the profile shows 2FA on once the event arrives')
 
@@ -153,7 +153,7 @@ t.test('the three services as separate processes walk the whole guide over HTTP'
       return profile.body.two_factor_enabled === false
     },
     'the profile to show 2FA off after twofactor.disabled',
-    10_000
+    30_000
   )
   t.pass('the profile shows 2FA off once the event arrives')
 

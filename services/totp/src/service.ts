@@ -68,7 +68,7 @@ export async function createTotpService (
     await app.register(adminRoutes, { twoFactor })
   }
 
-  const internalApp = createApp({ logger: log })
+  const internalApp = createApp({ logger: log, requestLogLevel: 'debug' })
   requireServiceToken(internalApp, config.INTERNAL_TOKEN)
   registerHealth(internalApp, backends.checks)
   await internalApp.register(internalRoutes, { twoFactor })

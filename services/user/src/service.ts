@@ -47,7 +47,7 @@ export async function createUserService (
     await app.register(adminRoutes, { users })
   }
 
-  const internalApp = createApp({ logger: log })
+  const internalApp = createApp({ logger: log, requestLogLevel: 'debug' })
   requireServiceToken(internalApp, config.INTERNAL_TOKEN)
   registerHealth(internalApp, backends.checks)
   await internalApp.register(internalRoutes, { users })

@@ -62,6 +62,7 @@ const verifyBody = {
 } as const
 
 interface ChallengeClaims {
+  aud: unknown
   sub: string
   cid: string
   token_use: string
@@ -72,6 +73,10 @@ interface ChallengeClaims {
  * account, the code (`/api/sso/verify-2fa`). Also publishes the JWKS that
  * every service verifies access tokens with.
  */
+function nowSeconds (): number {
+  return Math.floor(Date.now() / 1000)
+}
+
 export async function ssoRoutes (app: FastifyInstance, opts: SsoOptions): Promise<void> {
   const challengeAudience = `${opts.audience}:2fa`
 
@@ -112,10 +117,15 @@ export async function ssoRoutes (app: FastifyInstance, opts: SsoOptions): Promis
     amr: string[]
   ) {
     const ttl = opts.accessTokenTtlSeconds
-    const token = app.jwt.sign(
-      { email: account.email, roles: account.roles, amr, token_use: ACCESS_TOKEN_USE },
-      { sub: account.id, aud: opts.audience, expiresIn: ttl }
-    )
+    const token = app.jwt.sign({
+      sub: account.id,
+      aud: opts.audience,
+      exp: nowSeconds() + ttl,
+      email: account.email,
+      roles: account.roles,
+      amr,
+      token_use: ACCESS_TOKEN_USE
+    })
 
     if (wantsCookieSession(request)) {
       setSessionCookies(request, reply, token, ttl)
@@ -129,16 +139,14 @@ export async function ssoRoutes (app: FastifyInstance, opts: SsoOptions): Promis
 
     let claims: ChallengeClaims
     try {
-      claims = app.jwt.verify<ChallengeClaims>(
-        tempToken.slice(TEMP_PREFIX.length),
-        { allowedAud: challengeAudience }
-      )
+      claims = app.jwt.verify<ChallengeClaims>(tempToken.slice(TEMP_PREFIX.length))
     } catch (error) {
       throw errors.invalid_temp_token({ cause: error })
     }
-    if (claims.token_use !== CHALLENGE_TOKEN_USE || typeof claims.cid !== 'string') {
-      throw errors.invalid_temp_token()
-    }
+    // One verifier for every token this service signs (building one per call
+    // re-parses the key); the audience and use tell a challenge token apart.
+    const challenge = claims.aud === challengeAudience && claims.token_use === CHALLENGE_TOKEN_USE
+    if (!challenge || typeof claims.cid !== 'string') throw errors.invalid_temp_token()
     return claims
   }
 
@@ -162,10 +170,13 @@ export async function ssoRoutes (app: FastifyInstance, opts: SsoOptions): Promis
       return issueAccessToken(request, reply, account, ['pwd'])
     }
 
-    const challengeToken = app.jwt.sign(
-      { cid: decision.challenge_id, token_use: CHALLENGE_TOKEN_USE },
-      { sub: account.id, aud: challengeAudience, expiresIn: decision.expires_in }
-    )
+    const challengeToken = app.jwt.sign({
+      sub: account.id,
+      aud: challengeAudience,
+      exp: nowSeconds() + decision.expires_in,
+      cid: decision.challenge_id,
+      token_use: CHALLENGE_TOKEN_USE
+    })
     request.log.info({ user_id: account.id }, 'password accepted; 2fa challenge opened')
     return {
       requires_2fa: true,
