@@ -70,7 +70,8 @@ export class RedisAttemptBudget implements AttemptBudget {
     this.redis = redis as BudgetRedis
   }
 
-  private keys (key: string): [string, string] {
+  /** The counter and lock keys of one budget, for scripts that take part in it. */
+  keys (key: string): [string, string] {
     return [`${this.namespace}fails:{${key}}`, `${this.namespace}lock:{${key}}`]
   }
 

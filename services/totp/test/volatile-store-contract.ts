@@ -18,37 +18,80 @@ const policy = { limit: 20, windowSeconds: 600, lockSeconds: 900 }
  * the in-memory stand-in and against Redis.
  */
 export function volatileStoreContract (t: Test, make: () => Promise<Subject>): void {
-  t.test('a challenge grants exactly its attempts, ' +
-    'then reports exhausted with its owner', async (t) => {
+  const roomy = { limit: 100, windowSeconds: 600, lockSeconds: 900 }
+  const firstAttempt = { status: 'reserved', attempt: 1, accountAttempt: 1 }
+
+  t.test('a challenge grants exactly its attempts, then reports exhausted', async (t) => {
     const { store } = await make()
     await store.openChallenge('c1', 'alice', 300)
 
     for (let attempt = 1; attempt <= 5; attempt++) {
       t.same(
-        await store.reserveChallengeAttempt('c1', 5),
-        { status: 'reserved', owner: 'alice', attempt }
+        await store.beginChallengeAttempt('c1', 'alice', 5, roomy),
+        { status: 'reserved', attempt, accountAttempt: attempt }
       )
     }
-    t.same(await store.reserveChallengeAttempt('c1', 5), { status: 'exhausted', owner: 'alice' })
-    t.same(await store.reserveChallengeAttempt('c1', 5), { status: 'exhausted', owner: 'alice' })
+    t.same(await store.beginChallengeAttempt('c1', 'alice', 5, roomy), { status: 'exhausted' })
+    t.same(await store.beginChallengeAttempt('c1', 'alice', 5, roomy), { status: 'exhausted' })
   })
 
   t.test('twenty concurrent attempts on a five-attempt challenge ' +
-    'reserve exactly five', async (t) => {
+    'reserve exactly five, and spend five of the account\'s', async (t) => {
     const { store } = await make()
-    await store.openChallenge('c2', 'alice', 300)
+    await store.openChallenge('c2', 'ann', 300)
 
     const results = await Promise.all(Array.from({ length: 20 }, async () =>
-      await store.reserveChallengeAttempt('c2', 5)))
+      await store.beginChallengeAttempt('c2', 'ann', 5, roomy)))
     t.equal(results.filter((r) => r.status === 'reserved').length, 5)
     t.equal(results.filter((r) => r.status === 'exhausted').length, 15)
     const attempts = results.flatMap((r) => r.status === 'reserved' ? [r.attempt] : []).sort()
     t.same(attempts, [1, 2, 3, 4, 5], 'each attempt number handed out once')
+    t.same(await store.reserveAccountAttempt('ann', roomy), { status: 'reserved', attempt: 6 })
   })
 
-  t.test('an unknown challenge is missing', async (t) => {
+  t.test('an unknown challenge, or another user\'s, is missing', async (t) => {
     const { store } = await make()
-    t.same(await store.reserveChallengeAttempt('nope', 5), { status: 'missing' })
+    await store.openChallenge('c5', 'alice', 300)
+    t.same(await store.beginChallengeAttempt('nope', 'alice', 5, roomy), { status: 'missing' })
+    t.same(await store.beginChallengeAttempt('c5', 'mallory', 5, roomy), { status: 'missing' })
+  })
+
+  t.test('a locked account\'s challenge is refused without spending an attempt', async (t) => {
+    const { store } = await make()
+    const one = { limit: 1, windowSeconds: 600, lockSeconds: 900 }
+    await store.openChallenge('c6', 'bob', 300)
+    await store.reserveAccountAttempt('bob', one)
+    await store.recordFailure('bob', 1, one)
+
+    const refused = await store.beginChallengeAttempt('c6', 'bob', 5, one)
+    t.equal(refused.status, 'locked')
+    await store.clearFailures('bob')
+    t.same(await store.beginChallengeAttempt('c6', 'bob', 5, one), firstAttempt)
+  })
+
+  t.test('an account over its budget refuses a challenge attempt ' +
+    'and keeps the challenge\'s', async (t) => {
+    const { store } = await make()
+    const two = { limit: 2, windowSeconds: 600, lockSeconds: 900 }
+    await store.openChallenge('c7', 'cy', 300)
+    await store.reserveAccountAttempt('cy', two)
+    await store.reserveAccountAttempt('cy', two)
+
+    t.equal((await store.beginChallengeAttempt('c7', 'cy', 5, two)).status, 'locked')
+    await store.clearFailures('cy')
+    t.same(await store.beginChallengeAttempt('c7', 'cy', 5, two), firstAttempt)
+  })
+
+  t.test('finishing a challenge ends it once and gives the account its budget back', async (t) => {
+    const { store } = await make()
+    await store.openChallenge('c8', 'dee', 300)
+    await store.beginChallengeAttempt('c8', 'dee', 5, roomy)
+
+    const racers = await Promise.all(Array.from({ length: 10 }, async () =>
+      await store.finishChallenge('c8', 'dee')))
+    t.equal(racers.filter(Boolean).length, 1, 'exactly one caller ends it')
+    t.same(await store.beginChallengeAttempt('c8', 'dee', 5, roomy), { status: 'missing' })
+    t.same(await store.reserveAccountAttempt('dee', roomy), { status: 'reserved', attempt: 1 })
   })
 
   t.test('a challenge is consumed once; afterwards it is missing', async (t) => {
@@ -56,17 +99,17 @@ export function volatileStoreContract (t: Test, make: () => Promise<Subject>): v
     await store.openChallenge('c3', 'alice', 300)
 
     const racers = await Promise.all(Array.from({ length: 10 }, async () =>
-      await store.consumeChallenge('c3')))
+      await store.consumeChallenge('c3', 'alice')))
     t.equal(racers.filter(Boolean).length, 1, 'exactly one caller ends it')
-    t.same(await store.reserveChallengeAttempt('c3', 5), { status: 'missing' })
+    t.same(await store.beginChallengeAttempt('c3', 'alice', 5, roomy), { status: 'missing' })
   })
 
   t.test('a challenge expires after its time to live', async (t) => {
     const { store, pass } = await make()
     await store.openChallenge('c4', 'alice', 1)
-    t.equal((await store.reserveChallengeAttempt('c4', 5)).status, 'reserved')
+    t.equal((await store.beginChallengeAttempt('c4', 'alice', 5, roomy)).status, 'reserved')
     await pass(1200)
-    t.same(await store.reserveChallengeAttempt('c4', 5), { status: 'missing' })
+    t.same(await store.beginChallengeAttempt('c4', 'alice', 5, roomy), { status: 'missing' })
   })
 
   t.test('a pending enrollment is saved, loaded, spent and dropped', async (t) => {

@@ -37,7 +37,7 @@ t.test('Redis', async (t) => {
     const store = new RedisVolatileStore(new Redis(backing.url, { keyPrefix: `${prefix}ttl:` }))
     stores.push(store)
     await store.openChallenge('c', 'u', 300)
-    await store.reserveChallengeAttempt('c', 5)
+    await store.beginChallengeAttempt('c', 'u', 5, { limit: 9, windowSeconds: 60, lockSeconds: 60 })
     const pending = { factorId: 'f', secret: { kid: 'k', iv: '', ct: '', tag: '' } }
     await store.savePending('u', pending, 600)
     await store.reservePendingAttempt('u', 5)
@@ -56,18 +56,19 @@ t.test('Redis', async (t) => {
   t.test('K21 the scripts still run after SCRIPT FLUSH empties the server\'s cache', async (t) => {
     const store = new RedisVolatileStore(new Redis(backing.url, { keyPrefix: `${prefix}flush:` }))
     stores.push(store)
+    const policy = { limit: 9, windowSeconds: 60, lockSeconds: 60 }
     await store.openChallenge('c', 'u', 300)
-    t.equal((await store.reserveChallengeAttempt('c', 5)).status, 'reserved')
+    t.equal((await store.beginChallengeAttempt('c', 'u', 5, policy)).status, 'reserved')
 
     // Only this test's scripts are affected: ioredis reloads any script on NOSCRIPT.
     await admin.script('FLUSH')
     t.same(
-      await store.reserveChallengeAttempt('c', 5),
-      { status: 'reserved', owner: 'u', attempt: 2 }
+      await store.beginChallengeAttempt('c', 'u', 5, policy),
+      { status: 'reserved', attempt: 2, accountAttempt: 2 }
     )
     t.ok(await store.claimStep('f', 7, 120))
-    const policy = { limit: 9, windowSeconds: 60, lockSeconds: 60 }
-    t.same(await store.reserveAccountAttempt('u', policy), { status: 'reserved', attempt: 1 })
-    t.notOk(await store.recordFailure('u', 1, policy))
+    t.same(await store.reserveAccountAttempt('u', policy), { status: 'reserved', attempt: 3 })
+    t.notOk(await store.recordFailure('u', 3, policy))
+    t.ok(await store.finishChallenge('c', 'u'))
   })
 })

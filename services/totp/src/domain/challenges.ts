@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { DecisionLog, Proof } from '@twofa/kit'
 import { errors } from '../errors.js'
-import { refusal, type Method, type ProofChecker } from './proofs.js'
+import { locked, refusal, type Method, type ProofChecker } from './proofs.js'
 import type { TwoFactorDeps } from './two-factor.js'
 
 export interface Verified {
@@ -32,8 +32,10 @@ export function createChallenges (deps: TwoFactorDeps, proofs: ProofChecker) {
 
     /**
      * Answers a challenge. Each call spends one of the challenge's attempts
-     * before the code is looked at, so concurrent guesses cannot exceed the
-     * budget; the challenge ends with the first success.
+     * and one of the account's before the code is looked at (one Redis
+     * script), so concurrent guesses cannot exceed either budget; the first
+     * success ends the challenge and gives the account its budget back in one
+     * more step.
      */
     async verifyChallenge (
       challengeId: string,
@@ -41,25 +43,27 @@ export function createChallenges (deps: TwoFactorDeps, proofs: ProofChecker) {
       proof: Proof,
       log: DecisionLog
     ): Promise<Verified> {
-      await proofs.assertNotLocked(userId)
-
-      const reservation = await state.reserveChallengeAttempt(challengeId, max)
-      if (reservation.status === 'missing' || reservation.owner !== userId) {
-        throw errors.challenge_not_found()
-      }
-      if (reservation.status === 'exhausted') throw errors.too_many_attempts()
+      const begun = await state.beginChallengeAttempt(challengeId, userId, max, settings.lockout)
+      if (begun.status === 'missing') throw errors.challenge_not_found()
+      if (begun.status === 'exhausted') throw errors.too_many_attempts()
+      if (begun.status === 'locked') throw locked(begun.retryAfterMs)
 
       const factor = await factors.get(userId)
       if (!factor) {
         // 2FA was turned off after the password step; the challenge is void.
-        await state.consumeChallenge(challengeId)
+        await state.consumeChallenge(challengeId, userId)
         throw errors.challenge_not_found()
       }
 
-      const outcome = await proofs.checkProof(factor, proof, 'login', log)
-      if (!outcome.ok) throw refusal(outcome, { attempts_remaining: max - reservation.attempt })
+      let ended = false
+      const finish = async () => { ended = await state.finishChallenge(challengeId, userId) }
+      const outcome = await proofs.checkReservedProof(
+        factor, proof, 'login', log, begun.accountAttempt, finish
+      )
+      if (!outcome.ok) throw refusal(outcome, { attempts_remaining: max - begun.attempt })
 
-      if (!await state.consumeChallenge(challengeId)) throw errors.challenge_not_found()
+      // Of two right answers racing on one challenge, one ends it.
+      if (!ended) throw errors.challenge_not_found()
       return {
         userId,
         method: outcome.method,

@@ -31,6 +31,11 @@ export function refusal (
   return errors.invalid_code({ extra })
 }
 
+/** The error for a locked account's second step. */
+export function locked (retryAfterMs: number) {
+  return errors.account_locked({ extra: { retry_after: Math.ceil(retryAfterMs / 1000) } })
+}
+
 /**
  * Checking a second factor: the TOTP code with its replay guard, the
  * recovery code with its single use, and the account-wide budget of wrong
@@ -83,9 +88,10 @@ export function createProofChecker (deps: TwoFactorDeps) {
     userId: string,
     outcome: ProofOutcome,
     purpose: Purpose,
-    log: DecisionLog
+    log: DecisionLog,
+    finish: () => Promise<void>
   ) {
-    await state.clearFailures(userId)
+    await finish()
     const { method } = outcome
     events.emit('twofactor.verification.succeeded', { user_id: userId, method, purpose })
     log.info({ user_id: userId, method, purpose }, '2fa verification succeeded')
@@ -111,14 +117,32 @@ export function createProofChecker (deps: TwoFactorDeps) {
     }
   }
 
+  /**
+   * Checks a proof whose attempt the caller already took from the
+   * account's budget (`attempt`), and records the outcome. On success
+   * `finish` gives the budget back (the login path also ends its challenge
+   * in the same step).
+   */
+  async function checkReservedProof (
+    factor: Factor,
+    proof: Proof,
+    purpose: Purpose,
+    log: DecisionLog,
+    attempt: number,
+    finish: () => Promise<void>
+  ) {
+    const outcome = proof.totp_code !== undefined
+      ? await checkTotp(factor.factorId, box.open(factor.secret, factor.userId), proof.totp_code)
+      : await checkRecoveryCode(factor, proof.recovery_code)
+
+    if (outcome.ok) await recordSuccess(factor.userId, outcome, purpose, log, finish)
+    else await recordFailure(factor.userId, attempt, outcome, purpose, log)
+    return outcome
+  }
+
   return {
     checkTotp,
-
-    /** Refuses the second step while the account is locked, without spending anything. */
-    async assertNotLocked (userId: string): Promise<void> {
-      const ms = await state.lockedForMs(userId)
-      if (ms > 0) throw errors.account_locked({ extra: { retry_after: Math.ceil(ms / 1000) } })
-    },
+    checkReservedProof,
 
     /**
      * Checks a proof against a confirmed factor. The attempt is taken from
@@ -129,18 +153,10 @@ export function createProofChecker (deps: TwoFactorDeps) {
      */
     async checkProof (factor: Factor, proof: Proof, purpose: Purpose, log: DecisionLog) {
       const reserved = await state.reserveAccountAttempt(factor.userId, policy)
-      if (reserved.status === 'locked') {
-        const retryAfter = Math.ceil(reserved.retryAfterMs / 1000)
-        throw errors.account_locked({ extra: { retry_after: retryAfter } })
-      }
+      if (reserved.status === 'locked') throw locked(reserved.retryAfterMs)
 
-      const outcome = proof.totp_code !== undefined
-        ? await checkTotp(factor.factorId, box.open(factor.secret, factor.userId), proof.totp_code)
-        : await checkRecoveryCode(factor, proof.recovery_code)
-
-      if (outcome.ok) await recordSuccess(factor.userId, outcome, purpose, log)
-      else await recordFailure(factor.userId, reserved.attempt, outcome, purpose, log)
-      return outcome
+      return await checkReservedProof(factor, proof, purpose, log, reserved.attempt,
+        async () => { await state.clearFailures(factor.userId) })
     }
   }
 }

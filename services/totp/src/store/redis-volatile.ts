@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis'
 import { RedisAttemptBudget } from '@twofa/kit'
 import type {
   AccountAttempt,
+  ChallengeAttempt,
   FailurePolicy,
   PendingEnrollment,
   Reservation,
@@ -27,6 +28,32 @@ redis.call('HSET', KEYS[1], 'attempts', attempts + 1)
 return {attempts + 1, owner}
 `
 
+// KEYS[1] challenge hash, KEYS[2] account failure counter, KEYS[3] account lock;
+// ARGV[1] user id, ARGV[2] challenge attempts, ARGV[3] account limit,
+// ARGV[4] account window s, ARGV[5] account lock s.
+// Returns {attempt, accountAttempt}; {0} missing; {-1} exhausted; {-2, ms} locked.
+const BEGIN_CHALLENGE = `
+local locked = redis.call('PTTL', KEYS[3])
+if locked > 0 then return {-2, locked} end
+local owner = redis.call('HGET', KEYS[1], 'owner')
+if not owner or owner ~= ARGV[1] then return {0} end
+local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
+if attempts >= tonumber(ARGV[2]) then return {-1} end
+local account = redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+if account > tonumber(ARGV[3]) then return {-2, tonumber(ARGV[5]) * 1000} end
+redis.call('HSET', KEYS[1], 'attempts', attempts + 1)
+return {attempts + 1, account}
+`
+
+// KEYS[1] challenge hash, KEYS[2] account failure counter, KEYS[3] account lock.
+// Ends the challenge and gives the account its budget back; 1 when it ended it.
+const FINISH_CHALLENGE = `
+local ended = redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[2], KEYS[3])
+return ended
+`
+
 // KEYS[1] guard key; ARGV[1] step, ARGV[2] ttl seconds. 1 when claimed.
 const CLAIM_STEP = `
 local last = tonumber(redis.call('GET', KEYS[1]) or '-1')
@@ -44,6 +71,17 @@ return 0
 interface ScriptedRedis extends Redis {
   twofaReserve: (key: string, max: number) => Promise<[number, string?]>
   twofaClaimStep: (key: string, step: number, ttl: number) => Promise<number>
+  twofaBeginChallenge: (
+    challenge: string,
+    counter: string,
+    lock: string,
+    userId: string,
+    max: number,
+    limit: number,
+    window: number,
+    lockSeconds: number
+  ) => Promise<[number, number?]>
+  twofaFinishChallenge: (challenge: string, counter: string, lock: string) => Promise<number>
   twofaReleaseLease: (key: string, token: string) => Promise<number>
 }
 
@@ -52,6 +90,11 @@ function toReservation (reply: [number, string?]): Reservation {
   if (attempt === 0 || owner === undefined) return { status: 'missing' }
   if (attempt < 0) return { status: 'exhausted', owner }
   return { status: 'reserved', owner, attempt }
+}
+
+/** A challenge shares its user's hash tag, so one script can touch it and the account's keys. */
+function challengeKey (challengeId: string, userId: string): string {
+  return `challenge:{${userId}}:${challengeId}`
 }
 
 /**
@@ -65,25 +108,46 @@ export class RedisVolatileStore implements VolatileStore {
   constructor (redis: Redis, private readonly ownsConnection = true) {
     redis.defineCommand('twofaReserve', { numberOfKeys: 1, lua: RESERVE })
     redis.defineCommand('twofaClaimStep', { numberOfKeys: 1, lua: CLAIM_STEP })
+    redis.defineCommand('twofaBeginChallenge', { numberOfKeys: 3, lua: BEGIN_CHALLENGE })
+    redis.defineCommand('twofaFinishChallenge', { numberOfKeys: 3, lua: FINISH_CHALLENGE })
     redis.defineCommand('twofaReleaseLease', { numberOfKeys: 1, lua: RELEASE_LEASE })
     this.redis = redis as ScriptedRedis
     this.budget = new RedisAttemptBudget(redis)
   }
 
   async openChallenge (challengeId: string, userId: string, ttlSeconds: number): Promise<void> {
-    const key = `challenge:${challengeId}`
+    const key = challengeKey(challengeId, userId)
     await this.redis.multi()
       .hset(key, { owner: userId, attempts: 0 })
       .expire(key, ttlSeconds)
       .exec()
   }
 
-  async reserveChallengeAttempt (challengeId: string, max: number): Promise<Reservation> {
-    return toReservation(await this.redis.twofaReserve(`challenge:${challengeId}`, max))
+  async beginChallengeAttempt (
+    challengeId: string,
+    userId: string,
+    max: number,
+    policy: FailurePolicy
+  ): Promise<ChallengeAttempt> {
+    const [counter, lock] = this.budget.keys(userId)
+    const [attempt, second] = await this.redis.twofaBeginChallenge(
+      challengeKey(challengeId, userId), counter, lock,
+      userId, max, policy.limit, policy.windowSeconds, policy.lockSeconds
+    )
+    if (attempt === 0) return { status: 'missing' }
+    if (attempt === -1) return { status: 'exhausted' }
+    if (attempt === -2) return { status: 'locked', retryAfterMs: second ?? 0 }
+    return { status: 'reserved', attempt, accountAttempt: second ?? 0 }
   }
 
-  async consumeChallenge (challengeId: string): Promise<boolean> {
-    return (await this.redis.del(`challenge:${challengeId}`)) === 1
+  async finishChallenge (challengeId: string, userId: string): Promise<boolean> {
+    const [counter, lock] = this.budget.keys(userId)
+    const challenge = challengeKey(challengeId, userId)
+    return (await this.redis.twofaFinishChallenge(challenge, counter, lock)) === 1
+  }
+
+  async consumeChallenge (challengeId: string, userId: string): Promise<boolean> {
+    return (await this.redis.del(challengeKey(challengeId, userId))) === 1
   }
 
   async savePending (

@@ -19,6 +19,16 @@ export type FailurePolicy = BudgetPolicy
 
 export type AccountAttempt = BudgetAttempt
 
+/** The outcome of starting one answer to a login challenge. */
+export type ChallengeAttempt =
+  | { status: 'reserved', attempt: number, accountAttempt: number }
+  /** No such challenge for this user, or it expired or ended. */
+  | { status: 'missing' }
+  /** The challenge's attempts are spent. */
+  | { status: 'exhausted' }
+  /** The account's second step is locked. */
+  | { status: 'locked', retryAfterMs: number }
+
 /**
  * The short-lived state of the 2FA service: login challenges, pending
  * enrollments, the replay guard and the per-account failure count. Every
@@ -28,10 +38,24 @@ export type AccountAttempt = BudgetAttempt
  */
 export interface VolatileStore {
   openChallenge: (challengeId: string, userId: string, ttlSeconds: number) => Promise<void>
-  /** Takes one attempt; `exhausted` once `max` attempts were taken. */
-  reserveChallengeAttempt: (challengeId: string, max: number) => Promise<Reservation>
+  /**
+   * Starts one answer to a challenge in one step: refuses a locked account,
+   * then takes one of the challenge's `max` attempts and one from the
+   * account's budget. Nothing is spent when the answer is refused.
+   */
+  beginChallengeAttempt: (
+    challengeId: string,
+    userId: string,
+    max: number,
+    policy: FailurePolicy
+  ) => Promise<ChallengeAttempt>
+  /**
+   * Ends the challenge after a success and gives the account its budget
+   * back; true only for the caller that ended it.
+   */
+  finishChallenge: (challengeId: string, userId: string) => Promise<boolean>
   /** Ends the challenge; true only for the caller that ended it. */
-  consumeChallenge: (challengeId: string) => Promise<boolean>
+  consumeChallenge: (challengeId: string, userId: string) => Promise<boolean>
 
   /** Stores a pending enrollment, replacing any earlier one and its attempt count. */
   savePending: (userId: string, pending: PendingEnrollment, ttlSeconds: number) => Promise<void>
@@ -97,15 +121,40 @@ export class MemoryVolatileStore implements VolatileStore {
   }
 
   async openChallenge (challengeId: string, userId: string, ttlSeconds: number): Promise<void> {
-    this.set(`challenge:${challengeId}`, { owner: userId, attempts: 0 }, ttlSeconds)
+    this.set(`challenge:${userId}:${challengeId}`, { owner: userId, attempts: 0 }, ttlSeconds)
   }
 
-  async reserveChallengeAttempt (challengeId: string, max: number): Promise<Reservation> {
-    return this.reserve(`challenge:${challengeId}`, max)
+  async beginChallengeAttempt (
+    challengeId: string,
+    userId: string,
+    max: number,
+    policy: FailurePolicy
+  ): Promise<ChallengeAttempt> {
+    const locked = await this.budget.lockedForMs(userId)
+    if (locked > 0) return { status: 'locked', retryAfterMs: locked }
+
+    // Check and take the challenge's attempt with no await in between, so
+    // concurrent callers cannot all pass the check first.
+    const challenge = this.get<Budget>(`challenge:${userId}:${challengeId}`)
+    if (!challenge) return { status: 'missing' }
+    if (challenge.attempts >= max) return { status: 'exhausted' }
+    const attempt = ++challenge.attempts
+
+    const account = await this.budget.reserve(userId, policy)
+    if (account.status === 'locked') {
+      challenge.attempts--
+      return account
+    }
+    return { status: 'reserved', attempt, accountAttempt: account.attempt }
   }
 
-  async consumeChallenge (challengeId: string): Promise<boolean> {
-    return this.delete(`challenge:${challengeId}`)
+  async finishChallenge (challengeId: string, userId: string): Promise<boolean> {
+    await this.budget.clear(userId)
+    return this.delete(`challenge:${userId}:${challengeId}`)
+  }
+
+  async consumeChallenge (challengeId: string, userId: string): Promise<boolean> {
+    return this.delete(`challenge:${userId}:${challengeId}`)
   }
 
   async savePending (
