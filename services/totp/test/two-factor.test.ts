@@ -560,3 +560,32 @@ t.test('wrong codes sent at once cannot exceed the account budget', async (t) =>
   t.equal(codes.filter((c) => c === 'account_locked').length, 20)
   t.equal((await types()).filter((type) => type === 'twofactor.locked').length, 1)
 })
+
+t.test('different recovery codes racing on one sign-in ' +
+  'use up only the winner\'s code', async (t) => {
+  const { twoFactor, enroll } = setup()
+  const codes = await enroll()
+  const challenge = await twoFactor.openChallenge('u1')
+  if (!challenge.required) throw new Error('challenge expected')
+
+  const results = await Promise.allSettled(codes.slice(0, 3).map(async (code) =>
+    await twoFactor.verifyChallenge(challenge.challenge_id, 'u1', { recovery_code: code }, quiet)))
+  t.equal(results.filter((r) => r.status === 'fulfilled').length, 1)
+  const refusals = results.flatMap((r) =>
+    r.status === 'rejected' ? [(r.reason as { code: string }).code] : [])
+  t.same(refusals, ['challenge_not_found', 'challenge_not_found'])
+  t.equal((await twoFactor.status('u1')).recovery_codes_remaining, 9, 'the losers keep their codes')
+})
+
+t.test('two right TOTP answers racing on one sign-in complete it once', async (t) => {
+  const { twoFactor, enroll, code, advance } = setup()
+  await enroll()
+  advance(30)
+  const challenge = await twoFactor.openChallenge('u1')
+  if (!challenge.required) throw new Error('challenge expected')
+
+  const answers = [await code(0), await code(1)]
+  const results = await Promise.allSettled(answers.map(async (totp) =>
+    await twoFactor.verifyChallenge(challenge.challenge_id, 'u1', { totp_code: totp }, quiet)))
+  t.equal(results.filter((r) => r.status === 'fulfilled').length, 1)
+})

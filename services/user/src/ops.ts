@@ -52,6 +52,12 @@ async function readPassword (): Promise<string> {
   return first.value as string
 }
 
+/** Something@something with no control character in it, as sign-up asks. */
+function isEmail (value: string): boolean {
+  const control = [...value].some((char) => char.charCodeAt(0) < 32 || char.charCodeAt(0) === 127)
+  return !control && /^[^\s@]+@[^\s@]+$/.test(value)
+}
+
 const commands: Record<string, OpsCommand<UserOps>> = {
   'create-admin': {
     summary: 'Creates an admin with the password read from standard input, ' +
@@ -59,8 +65,11 @@ const commands: Record<string, OpsCommand<UserOps>> = {
     usage: '--email EMAIL < password-file',
     options: ['email'],
     run: async (ops, args, say) => {
-      const email = args.get('email')
+      const email = args.get('email')?.trim()
       if (email === undefined) throw new UsageError('--email is required')
+      if (!isEmail(email)) {
+        throw new UsageError('--email must be an email address')
+      }
       const store = ops.backends.store
       const before = await store.findByEmail(email)
 

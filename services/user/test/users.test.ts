@@ -40,7 +40,8 @@ t.test('credentials check out for the right password in any email case, ' +
   t.equal(await users.verifyCredentials('nobody@example.com', 'long enough password'), null)
 })
 
-t.test('the first admin is created once, and an existing account is given the role', async (t) => {
+t.test('the first admin is created once, and an existing account is never promoted ' +
+  'by the start-up setting', async (t) => {
   const { users, store } = setup()
   await users.ensureAdmin('root@example.com', 'admin password 123', quiet)
   await users.ensureAdmin('root@example.com', 'another password 456', quiet)
@@ -52,8 +53,13 @@ t.test('the first admin is created once, and an existing account is given the ro
   )
 
   await users.register('sam@example.com', 'long enough password', 'Sam', quiet)
-  await users.ensureAdmin('sam@example.com', 'ignored password 789', quiet)
-  t.same((await store.findByEmail('sam@example.com'))?.roles, ['user', 'admin'])
+  const warnings: string[] = []
+  await users.ensureAdmin('sam@example.com', 'ignored password 789', {
+    ...quiet,
+    warn: (_fields, message) => { warnings.push(message) }
+  })
+  t.same((await store.findByEmail('sam@example.com'))?.roles, ['user'], 'sam stays a user')
+  t.match(warnings, [/not an admin; it was not made one/])
 })
 
 t.test('2FA changes apply in event time order, whatever order they arrive in', async (t) => {

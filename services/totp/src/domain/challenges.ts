@@ -55,15 +55,13 @@ export function createChallenges (deps: TwoFactorDeps, proofs: ProofChecker) {
         throw errors.challenge_not_found()
       }
 
-      let ended = false
-      const finish = async () => { ended = await state.finishChallenge(challengeId, userId) }
+      // The first good answer ends the challenge; of two racing, the other is refused.
+      const finish = async () => await state.finishChallenge(challengeId, userId)
       const outcome = await proofs.checkReservedProof(
         factor, proof, 'login', log, begun.accountAttempt, finish
       )
+      if (!outcome.ok && outcome.reason === 'superseded') throw errors.challenge_not_found()
       if (!outcome.ok) throw refusal(outcome, { attempts_remaining: max - begun.attempt })
-
-      // Of two right answers racing on one challenge, one ends it.
-      if (!ended) throw errors.challenge_not_found()
       return {
         userId,
         method: outcome.method,

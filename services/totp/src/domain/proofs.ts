@@ -13,6 +13,18 @@ export type Purpose = 'login' | 'enable' | 'disable' | 'regenerate'
 export type ProofOutcome =
   | { ok: true, method: Method, recoveryCodesRemaining: number }
   | { ok: false, method: Method, reason: 'invalid_code' | 'replayed' }
+  /** The proof was good, but a concurrent request completed the same sign-in first. */
+  | { ok: false, method: Method, reason: 'superseded' }
+
+/**
+ * Called once a proof is known to be good, before anything that cannot be
+ * undone (a recovery code is used up): true when this request may complete,
+ * false when another one completed the same sign-in first.
+ */
+export type Finish = () => Promise<boolean>
+
+/** The outcome of checking a code alone, before any sign-in is completed. */
+type CodeOutcome = Exclude<ProofOutcome, { reason: 'superseded' }>
 
 /**
  * The error for a refused proof. A code that was right but already used
@@ -49,7 +61,7 @@ export function createProofChecker (deps: TwoFactorDeps) {
   // accepted step a little longer than that is enough to refuse every replay.
   const guardTtlSeconds = (2 * settings.window + 2) * TOTP_PERIOD_SECONDS
 
-  async function checkTotp (factorId: string, secret: Buffer, code: string): Promise<ProofOutcome> {
+  async function checkTotp (factorId: string, secret: Buffer, code: string): Promise<CodeOutcome> {
     const nowSeconds = Math.floor(deps.now() / 1000)
     const step = await matchTimeStep(secret, code, nowSeconds, settings.window)
     if (step === null) return { ok: false, method: 'totp', reason: 'invalid_code' }
@@ -62,7 +74,11 @@ export function createProofChecker (deps: TwoFactorDeps) {
   }
 
   /** Uses a recovery code: read, match and remove under the account's lease. */
-  async function checkRecoveryCode (factor: Factor, input: string): Promise<ProofOutcome> {
+  async function checkRecoveryCode (
+    factor: Factor,
+    input: string,
+    finish: Finish
+  ): Promise<ProofOutcome> {
     const code = normaliseRecoveryCode(input)
     if (code === null) return { ok: false, method: 'recovery_code', reason: 'invalid_code' }
 
@@ -71,6 +87,8 @@ export function createProofChecker (deps: TwoFactorDeps) {
       const stored = current?.factorId === factor.factorId ? current.recoveryHashes : []
       const hash = hasher.findMatch(factor.userId, code, stored)
       if (hash === null) return { ok: false, method: 'recovery_code', reason: 'invalid_code' }
+      // Losers of a race on one sign-in keep their codes.
+      if (!await finish()) return { ok: false, method: 'recovery_code', reason: 'superseded' }
 
       const remaining = stored.length - 1
       const used = createEnvelope('twofactor.recovery_code.used', {
@@ -88,10 +106,8 @@ export function createProofChecker (deps: TwoFactorDeps) {
     userId: string,
     outcome: ProofOutcome,
     purpose: Purpose,
-    log: DecisionLog,
-    finish: () => Promise<void>
+    log: DecisionLog
   ) {
-    await finish()
     const { method } = outcome
     events.emit('twofactor.verification.succeeded', { user_id: userId, method, purpose })
     log.info({ user_id: userId, method, purpose }, '2fa verification succeeded')
@@ -100,7 +116,7 @@ export function createProofChecker (deps: TwoFactorDeps) {
   async function recordFailure (
     userId: string,
     attempt: number,
-    outcome: Extract<ProofOutcome, { ok: false }>,
+    outcome: Extract<ProofOutcome, { ok: false, reason: 'invalid_code' | 'replayed' }>,
     purpose: Purpose,
     log: DecisionLog
   ) {
@@ -129,14 +145,22 @@ export function createProofChecker (deps: TwoFactorDeps) {
     purpose: Purpose,
     log: DecisionLog,
     attempt: number,
-    finish: () => Promise<void>
-  ) {
-    const outcome = proof.totp_code !== undefined
-      ? await checkTotp(factor.factorId, box.open(factor.secret, factor.userId), proof.totp_code)
-      : await checkRecoveryCode(factor, proof.recovery_code)
+    finish: Finish
+  ): Promise<ProofOutcome> {
+    let outcome: ProofOutcome
+    if (proof.totp_code !== undefined) {
+      const secret = box.open(factor.secret, factor.userId)
+      outcome = await checkTotp(factor.factorId, secret, proof.totp_code)
+      if (outcome.ok && !await finish()) {
+        outcome = { ok: false, method: 'totp', reason: 'superseded' }
+      }
+    } else {
+      outcome = await checkRecoveryCode(factor, proof.recovery_code, finish)
+    }
 
-    if (outcome.ok) await recordSuccess(factor.userId, outcome, purpose, log, finish)
-    else await recordFailure(factor.userId, attempt, outcome, purpose, log)
+    const userId = factor.userId
+    if (outcome.ok) await recordSuccess(userId, outcome, purpose, log)
+    else if (outcome.reason !== 'superseded') await recordFailure(userId, attempt, outcome, purpose, log)
     return outcome
   }
 
@@ -155,8 +179,11 @@ export function createProofChecker (deps: TwoFactorDeps) {
       const reserved = await state.reserveAccountAttempt(factor.userId, policy)
       if (reserved.status === 'locked') throw locked(reserved.retryAfterMs)
 
-      return await checkReservedProof(factor, proof, purpose, log, reserved.attempt,
-        async () => { await state.clearFailures(factor.userId) })
+      const finish = async () => {
+        await state.clearFailures(factor.userId)
+        return true
+      }
+      return await checkReservedProof(factor, proof, purpose, log, reserved.attempt, finish)
     }
   }
 }

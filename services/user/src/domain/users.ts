@@ -106,11 +106,17 @@ export function createUsers (deps: UsersDeps) {
       log.info({ user_id: id, admin_id: actorId }, 'user deleted')
     },
 
-    /** Creates the first admin, or gives an existing account the admin role; run at start. */
+    /** Creates the first admin when no account has the email; run at start. */
     async ensureAdmin (email: string, password: string, log: DecisionLog): Promise<void> {
       const existing = await store.findByEmail(email)
       if (existing) {
-        if (!existing.roles.includes('admin')) await store.addRole(existing.id, 'admin')
+        // Never promote an account someone else may have registered with
+        // this address; an operator grants the role on purpose (ops
+        // create-admin) after checking whose account it is.
+        if (!existing.roles.includes('admin')) {
+          log.warn({ user_id: existing.id }, 'ADMIN_EMAIL names an existing account that is not ' +
+            'an admin; it was not made one (use the ops command create-admin if it should be)')
+        }
         return
       }
 
