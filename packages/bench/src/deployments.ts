@@ -56,6 +56,7 @@ const root = join(import.meta.dirname, '..', '..', '..')
 const LOAD_SETTINGS = {
   LOG_LEVEL: 'info',
   RATE_LIMIT_PER_MINUTE: '0',
+  REGISTRATION_RATE_PER_MINUTE: '0',
   SIGNIN_FAILURE_LIMIT: '1000000',
   CHALLENGE_TTL_SECONDS: '1800',
   SHUTDOWN_DELAY_SECONDS: '0'

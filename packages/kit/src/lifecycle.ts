@@ -1,7 +1,7 @@
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import type { Logger } from 'pino'
-import { createApp } from './app.js'
+import { createApp, trustProxyFrom } from './app.js'
 import { registerHealth, type Health, type ReadinessCheck } from './health.js'
 import { metricsRoutes } from './metrics.js'
 
@@ -55,6 +55,8 @@ export interface ListenSettings {
   INTERNAL_HOST: string
   INTERNAL_PORT: number
   SHUTDOWN_DELAY_SECONDS: number
+  /** Proxies allowed to set X-Forwarded-For (see trustProxyFrom). */
+  TRUST_PROXY?: string | undefined
 }
 
 /**
@@ -69,7 +71,7 @@ export async function serveService (
   log: Logger,
   checks: ReadinessCheck[]
 ): Promise<void> {
-  const app = createApp({ logger: log })
+  const app = createApp({ logger: log, trustProxy: trustProxyFrom(config.TRUST_PROXY) })
   const health = registerHealth(app, checks)
   await app.register(service.publicRoutes)
   await app.register(metricsRoutes)

@@ -444,3 +444,14 @@ t.test('answers that carry tokens or secrets are not cacheable; the JWKS is', as
   const jwks = await h.system.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })
   t.equal(jwks.headers['cache-control'], 'public, max-age=300')
 })
+
+t.test('sign-ups from one address are rate limited', async (t) => {
+  const h = await startHarness(t, { REGISTRATION_RATE_PER_MINUTE: '2' })
+  const answers = []
+  for (const name of ['ra', 'rb', 'rc']) {
+    const body = { email: `${name}@example.com`, password: PASSWORD, name }
+    answers.push(await h.call('POST', '/api/users', body))
+  }
+  t.same(answers.map((a) => a.status), [201, 201, 429])
+  t.match(answers[2]?.body, { error: 'rate_limited', message: String })
+})

@@ -11,7 +11,11 @@ import {
 import { challenge, enrolled, eventually, signedUp, startOfStep, verify } from './flows.js'
 
 /** Every service: no rate limit in the way, and admin routes without a second factor. */
-const SETTINGS = { RATE_LIMIT_PER_MINUTE: '0', ADMIN_REQUIRE_2FA: 'false' }
+const SETTINGS = {
+  RATE_LIMIT_PER_MINUTE: '0',
+  REGISTRATION_RATE_PER_MINUTE: '0',
+  ADMIN_REQUIRE_2FA: 'false'
+}
 
 /**
  * A cluster whose services reach Redis or RabbitMQ through a link the test

@@ -12,6 +12,7 @@ t.test('two replicas of totp and auth keep every guarantee under races', async (
     authReplicas: 2,
     env: {
       RATE_LIMIT_PER_MINUTE: '0',
+      REGISTRATION_RATE_PER_MINUTE: '0',
       SIGNIN_FAILURE_LIMIT: '1000',
       ADMIN_REQUIRE_2FA: 'false'
     }

@@ -34,6 +34,10 @@ const schema = z.object({
   ADMIN_REQUIRE_2FA: booleanFlag(true),
 
   REGISTRATION_ENABLED: booleanFlag(true),
+  /** Sign-ups per client address per minute, per replica; 0 turns the limit off. */
+  REGISTRATION_RATE_PER_MINUTE: z.coerce.number().int().min(0).default(30),
+  /** fastify's trustProxy: which proxies may set X-Forwarded-For (e.g. loopback). */
+  TRUST_PROXY: z.string().optional(),
   ADMIN_EMAIL: z.email().optional(),
   ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').max(128).optional()
 }).superRefine((env, ctx) => {

@@ -43,7 +43,10 @@ export async function createUserService (
       audience: config.TOKEN_AUDIENCE,
       adminNeedsSecondFactor: config.ADMIN_REQUIRE_2FA
     })
-    await app.register(publicRoutes, { users })
+    await app.register(publicRoutes, {
+      users,
+      registrationRatePerMinute: config.REGISTRATION_RATE_PER_MINUTE
+    })
     await app.register(adminRoutes, { users })
   }
 

@@ -93,3 +93,15 @@ t.test('sign-up can be closed', async (t) => {
     { code: 'registration_closed' }
   )
 })
+
+t.test('an account is an admin only while it exists and has the role', async (t) => {
+  const { users, store } = setup()
+  await users.ensureAdmin('boss@example.com', 'admin password 123', quiet)
+  const boss = await store.findByEmail('boss@example.com')
+  const { id } = await users.register('pat@example.com', 'long enough password', 'Pat', quiet)
+
+  t.ok(await users.isAdmin(boss?.id as string))
+  t.notOk(await users.isAdmin(id), 'a user is not')
+  await users.remove(boss?.id as string, 'someone-else', quiet)
+  t.notOk(await users.isAdmin(boss?.id as string), 'a deleted admin is not')
+})

@@ -87,6 +87,11 @@ export function createUsers (deps: UsersDeps) {
       return ok ? user : null
     },
 
+    /** True while the account exists and has the admin role. */
+    async isAdmin (id: string): Promise<boolean> {
+      return (await store.findById(id))?.roles.includes('admin') ?? false
+    },
+
     async profile (id: string): Promise<Profile> {
       const user = await store.findById(id)
       if (!user) throw errors.user_not_found()

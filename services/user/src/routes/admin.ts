@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { commonErrors } from '@twofa/kit'
 import type { Users } from '../domain/users.js'
 import { idParams, profile } from './schemas.js'
 
@@ -24,6 +25,11 @@ const MAX_PAGE = 100
 export async function adminRoutes (app: FastifyInstance, opts: { users: Users }): Promise<void> {
   const { users } = opts
   app.addHook('preHandler', app.requireAdmin)
+  // A token outlives changes to its account: the account must still exist
+  // and still be an admin, whatever the token says.
+  app.addHook('preHandler', async (request) => {
+    if (!await users.isAdmin(request.userId as string)) throw commonErrors.forbidden()
+  })
 
   app.get<{ Querystring: ListQuery }>('/api/admin/users', {
     schema: {
