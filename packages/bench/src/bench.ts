@@ -58,7 +58,8 @@ async function profile (backings: Backings, workDir: string): Promise<void> {
  * RESULTS.md. `--profile` profiles the services instead of measuring them.
  */
 async function main (): Promise<void> {
-  const short = process.argv.includes('--short') || ['1', 'true'].includes(process.env.BENCH_SHORT ?? '')
+  const short = process.argv.includes('--short') ||
+    ['1', 'true'].includes(process.env.BENCH_SHORT ?? '')
   cleanUpOnSignals(say)
   const backings = backingsFrom(process.env)
   const plan = planFor(short ? 'short' : 'full', backings.mongoUrl !== null)
@@ -67,8 +68,9 @@ async function main (): Promise<void> {
   const mongodb = backings.mongoUrl
     ? `${shown(backings.mongoUrl)} (${await mongoServerName(backings.mongoUrl)})`
     : "not set: each service's in-memory store"
-  say(`${plan.mode} mode; Redis ${shown(backings.redisUrl)}, RabbitMQ ${shown(backings.amqpUrl)}, ` +
-    `MongoDB ${mongodb}`)
+  const redis = shown(backings.redisUrl)
+  const rabbit = shown(backings.amqpUrl)
+  say(`${plan.mode} mode; Redis ${redis}, RabbitMQ ${rabbit}, MongoDB ${mongodb}`)
 
   const workDir = mkdtempSync(join(tmpdir(), 'twofa-bench-'))
   if (process.argv.includes('--profile')) {

@@ -54,7 +54,8 @@ async function openChallenges (redis: FloorRedis, fixture: FloorFixture): Promis
 }
 
 async function main (): Promise<void> {
-  const fixture = JSON.parse(readFileSync(process.env.FLOOR_FIXTURE as string, 'utf8')) as FloorFixture
+  const fixtureFile = process.env.FLOOR_FIXTURE as string
+  const fixture = JSON.parse(readFileSync(fixtureFile, 'utf8')) as FloorFixture
   const secrets = new Map(fixture.challenges.map((c) => [c.userId, base32ToBytes(c.secret)]))
   const redis = new Redis(process.env.REDIS_URL as string, {
     keyPrefix: process.env.REDIS_PREFIX
@@ -91,7 +92,12 @@ async function main (): Promise<void> {
     if (!result.valid) return await reply.code(401).send({ ok: false })
 
     const token = app.jwt.sign(
-      { email: `${owner}@floor.example`, roles: ['user'], amr: ['pwd', 'otp'], token_use: 'access' },
+      {
+        email: `${owner}@floor.example`,
+        roles: ['user'],
+        amr: ['pwd', 'otp'],
+        token_use: 'access'
+      },
       { sub: owner, aud: 'twofa', expiresIn: 900 }
     )
     return { success: true, token, token_type: 'Bearer', expires_in: 900 }

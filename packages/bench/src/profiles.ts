@@ -50,7 +50,8 @@ function shortUrl (url: string): string {
 function placeOf (frame: { functionName: string, url: string }): string {
   if (frame.url === '') return frame.functionName.startsWith('(') ? frame.functionName : '(native)'
   if (frame.url.startsWith('node:')) return 'node internals'
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(frame.url.slice(frame.url.lastIndexOf('.pnpm/')))
+  const tail = frame.url.slice(frame.url.lastIndexOf('.pnpm/'))
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(tail)
   if (pkg) return pkg[1] as string
   const own = /\/((?:services|packages)\/[^/]+)\//.exec(frame.url)
   return own ? own[1] as string : 'other'

@@ -106,7 +106,9 @@ export function tableOf (result: BenchResult): string {
 
 function growthTarget (one: StartFigures): Target {
   const [small, big] = one.growth
-  if (!small || !big) return { goal: 'verify p99 changes < 20% with growth', figure: 'n/a', met: null }
+  if (!small || !big) {
+    return { goal: 'verify p99 changes < 20% with growth', figure: 'n/a', met: null }
+  }
   const change = (big.verify.p99 - small.verify.p99) / small.verify.p99
   return {
     goal: `verify p99 changes < 20% from ${count(small.usersStored)} to ` +
@@ -178,7 +180,8 @@ export function headerOf (result: BenchResult): string {
     `accounts seeded through ${result.starts[0]?.seededThrough ?? 'n/a'}; ` +
       `${count(result.plan.accounts)} accounts for the main runs, ` +
       `${count(result.plan.verifies)} verifications per pass, ` +
-      `${result.plan.connections.verify} connections (${result.plan.connections.halfRate} paced), ` +
+      `${result.plan.connections.verify} connections ` +
+      `(${result.plan.connections.halfRate} paced), ` +
       `${result.plan.connections.login} for logins`
   ].join('\n')
 }
@@ -210,7 +213,8 @@ export function updateResultsFile (file: string, result: BenchResult): void {
     END
   ].join('\n')
 
-  const before = existsSync(file) ? readFileSync(file, 'utf8') : `# Benchmark results\n\n${BEGIN}\n${END}\n`
+  const empty = `# Benchmark results\n\n${BEGIN}\n${END}\n`
+  const before = existsSync(file) ? readFileSync(file, 'utf8') : empty
   const start = before.indexOf(BEGIN)
   const end = before.indexOf(END)
   const next = start >= 0 && end > start

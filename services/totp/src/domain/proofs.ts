@@ -160,7 +160,9 @@ export function createProofChecker (deps: TwoFactorDeps) {
 
     const userId = factor.userId
     if (outcome.ok) await recordSuccess(userId, outcome, purpose, log)
-    else if (outcome.reason !== 'superseded') await recordFailure(userId, attempt, outcome, purpose, log)
+    else if (outcome.reason !== 'superseded') {
+      await recordFailure(userId, attempt, outcome, purpose, log)
+    }
     return outcome
   }
 
