@@ -4,7 +4,7 @@ import {
   createApp,
   createLogger,
   exitOnStartFailure,
-  fetchTransport,
+  httpTransport,
   metricsRoutes,
   reach,
   registerHealth,
@@ -32,8 +32,8 @@ async function main (): Promise<void> {
   const log = createLogger({ service: 'auth', level: config.LOG_LEVEL })
 
   const transports = {
-    user: fetchTransport(config.USER_SERVICE_URL, { token: config.INTERNAL_TOKEN }),
-    totp: fetchTransport(config.TOTP_SERVICE_URL, { token: config.INTERNAL_TOKEN })
+    user: httpTransport(config.USER_SERVICE_URL, { token: config.INTERNAL_TOKEN }),
+    totp: httpTransport(config.TOTP_SERVICE_URL, { token: config.INTERNAL_TOKEN })
   }
   const checks: ReadinessCheck[] = [
     dependencyCheck('user', transports.user),

@@ -4,7 +4,7 @@ import {
   busSettingsOf,
   exitWith,
   expectStatus,
-  fetchTransport,
+  httpTransport,
   replayCommand,
   runOps,
   UsageError,
@@ -58,7 +58,7 @@ async function userIdFrom (ops: TotpOps, args: OpsArgs): Promise<string> {
   if (!base) {
     throw new UsageError('USER_SERVICE_URL must be set to find a user by email (or give --user-id)')
   }
-  const transport = fetchTransport(base, { token: ops.config.INTERNAL_TOKEN })
+  const transport = httpTransport(base, { token: ops.config.INTERNAL_TOKEN })
   const response = await transport({
     method: 'GET',
     path: `/internal/users?email=${encodeURIComponent(email as string)}`
