@@ -1,13 +1,20 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type {} from '@fastify/cookie'
 import { commonErrors } from './errors.js'
 
 /**
  * Browser sessions. The access token lives in an HttpOnly cookie that page
- * scripts cannot read; a second, readable cookie holds a random CSRF value
- * that scripts send back in a header on every state-changing request (the
- * double-submit pattern). Both are SameSite=Strict.
+ * scripts cannot read; a second, readable cookie holds a CSRF value that
+ * scripts send back in a header on every state-changing request. Both are
+ * SameSite=Strict.
+ *
+ * The CSRF value is derived from the session token (a keyed hash, below), not
+ * random: a plain double-submit check accepts any cookie that matches its
+ * header, so whoever can plant a cookie for the site (a sibling subdomain,
+ * say) could pass it. A value bound to the session cannot be planted without
+ * knowing the HttpOnly session token itself, and every service can check it
+ * without a shared secret or a store.
  */
 export const SESSION_COOKIE = 'twofa_session'
 export const CSRF_COOKIE = 'twofa_csrf'
@@ -42,8 +49,7 @@ export function setSessionCookies (
     maxAge: maxAgeSeconds
   }
   reply.setCookie(SESSION_COOKIE, token, { ...common, httpOnly: true })
-  const csrfToken = randomBytes(24).toString('base64url')
-  reply.setCookie(CSRF_COOKIE, csrfToken, { ...common, httpOnly: false })
+  reply.setCookie(CSRF_COOKIE, csrfTokenFor(token), { ...common, httpOnly: false })
 }
 
 export function clearSessionCookies (request: FastifyRequest, reply: FastifyReply): void {
@@ -52,19 +58,29 @@ export function clearSessionCookies (request: FastifyRequest, reply: FastifyRepl
   reply.clearCookie(CSRF_COOKIE, common)
 }
 
+/** The CSRF value of a session: a hash of its token under a fixed label, base64url. */
+export function csrfTokenFor (sessionToken: string): string {
+  return createHash('sha256').update('twofa-csrf-v1\0').update(sessionToken)
+    .digest('base64url')
+}
+
 /**
  * Refuses a state-changing request authenticated by the session cookie
- * unless it carries the CSRF value from the readable cookie. A cross-site
- * page can make the browser send the cookie, but cannot read it to copy it.
+ * unless its CSRF header holds the value bound to that session. A
+ * cross-site page can make the browser send the cookie, but can neither read
+ * the CSRF cookie nor compute the value without the HttpOnly session token.
  */
 export function assertCsrf (request: FastifyRequest): void {
   if (SAFE_METHODS.has(request.method)) return
 
-  const expected = request.cookies?.[CSRF_COOKIE] ?? ''
+  const session = request.cookies?.[SESSION_COOKIE] ?? ''
   const given = request.headers[CSRF_HEADER]
-  const presented = typeof given === 'string' ? given : ''
-  const ok = expected.length > 0 &&
-    presented.length === expected.length &&
-    timingSafeEqual(Buffer.from(presented), Buffer.from(expected))
+  if (session.length === 0 || typeof given !== 'string') throw commonErrors.csrf_failed()
+
+  // Compared as bytes of equal length: the header may hold any characters,
+  // and timingSafeEqual throws on buffers of different lengths.
+  const expected = Buffer.from(csrfTokenFor(session), 'utf8')
+  const presented = Buffer.from(given, 'utf8')
+  const ok = presented.length === expected.length && timingSafeEqual(presented, expected)
   if (!ok) throw commonErrors.csrf_failed()
 }

@@ -91,6 +91,51 @@ t.test('the session cookie authenticates reads, ' +
   t.equal(enable.statusCode, 200)
 })
 
+t.test('a CSRF value planted with its own cookie, or taken from another session, ' +
+  'is refused', async (t) => {
+  const h = await startHarness(t)
+  const mine = cookiesFrom((await signInWithCookie(h, 'victim@example.com')).headers['set-cookie'])
+  const theirs = cookiesFrom((await signInWithCookie(h, 'other@example.com')).headers['set-cookie'])
+  const setup = async (csrfCookie: string, header: string) => await h.system.app.inject({
+    method: 'POST',
+    url: '/api/2fa/setup',
+    headers: {
+      cookie: `twofa_session=${mine.twofa_session}; twofa_csrf=${csrfCookie}`,
+      'x-csrf-token': header
+    }
+  })
+
+  // The plain double-submit check passed whenever cookie and header matched.
+  const planted = await setup('planted', 'planted')
+  const borrowed = await setup(theirs.twofa_csrf as string, theirs.twofa_csrf as string)
+  const own = await setup(mine.twofa_csrf as string, mine.twofa_csrf as string)
+
+  t.equal(planted.statusCode, 403)
+  t.equal(planted.json().error, 'csrf_failed')
+  t.equal(borrowed.statusCode, 403)
+  t.equal(own.statusCode, 200)
+})
+
+t.test('a CSRF header with characters outside ASCII gets 403, not a crash', async (t) => {
+  const h = await startHarness(t)
+  const jar = cookiesFrom((await signInWithCookie(h, 'bytes@example.com')).headers['set-cookie'])
+  const value = jar.twofa_csrf as string
+  // Same length in characters as the right value, one byte longer in UTF-8.
+  const header = '\u00e9' + value.slice(1)
+
+  const answer = await h.system.app.inject({
+    method: 'POST',
+    url: '/api/2fa/setup',
+    headers: {
+      cookie: `twofa_session=${jar.twofa_session}; twofa_csrf=${value}`,
+      'x-csrf-token': header
+    }
+  })
+
+  t.equal(answer.statusCode, 403)
+  t.same(Object.keys(answer.json()).sort(), ['error', 'message'])
+})
+
 t.test('the second step can end in a cookie session too', async (t) => {
   const h = await startHarness(t)
   const jar = cookiesFrom((await signInWithCookie(h, 'two@example.com')).headers['set-cookie'])
