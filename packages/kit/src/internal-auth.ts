@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { commonErrors } from './errors.js'
+import { bearerCredentialsOf } from './tokens.js'
 
 function digest (value: string): Buffer {
   return createHash('sha256').update(value).digest()
@@ -17,10 +18,7 @@ export function requireServiceToken (app: FastifyInstance, token: string): void 
   app.addHook('onRequest', async (request) => {
     if (request.url === '/healthz' || request.url === '/readyz') return
 
-    const header = request.headers.authorization
-    const presented = typeof header === 'string' && header.startsWith('Bearer ')
-      ? header.slice(7)
-      : ''
+    const presented = bearerCredentialsOf(request.headers.authorization) ?? ''
 
     if (!timingSafeEqual(digest(presented), expected)) {
       throw commonErrors.unauthorized({ message: 'A valid service credential is required.' })

@@ -121,12 +121,21 @@ export interface AccessTokenOptions {
 }
 
 /**
+ * The credentials of an `Authorization: Bearer …` header; undefined without
+ * one or for any other scheme. The scheme is case-insensitive (RFC 9110 §11.1).
+ */
+export function bearerCredentialsOf (header: string | undefined): string | undefined {
+  if (header?.slice(0, 7).toLowerCase() !== 'bearer ') return undefined
+  return header.slice(7)
+}
+
+/**
  * The token a request carries: the bearer header (API clients), else the
  * session cookie (browsers).
  */
 function tokenOf (request: FastifyRequest): string | undefined {
   const header = request.headers.authorization
-  if (typeof header === 'string') return header.startsWith('Bearer ') ? header.slice(7) : undefined
+  if (typeof header === 'string') return bearerCredentialsOf(header)
   return request.cookies[SESSION_COOKIE]
 }
 

@@ -34,6 +34,14 @@ t.test('a request with the service credential is let through', async (t) => {
   t.equal(await statusWith(build(t), `Bearer ${CREDENTIAL}`), 200)
 })
 
+t.test('the bearer scheme of the service credential is accepted in any case', async (t) => {
+  const app = build(t)
+
+  for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
+    t.equal(await statusWith(app, `${scheme} ${CREDENTIAL}`), 200, scheme)
+  }
+})
+
 t.test('a request without a credential gets 401 with its own message', async (t) => {
   const response = await build(t).inject({ method: 'GET', url: '/internal/users/1' })
 

@@ -127,6 +127,16 @@ t.test('the request log line names the authenticated user', async (t) => {
   t.notMatch(logs.text(), /eyJ/, 'no token in the log')
 })
 
+t.test('the bearer scheme is accepted in any case (RFC 9110 §11.1)', async (t) => {
+  const { app } = await build(t)
+
+  for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
+    const { status, body } = await statusWith(app, `${scheme} ${sign()}`)
+    t.equal(status, 200, scheme)
+    t.equal(body.id, 'user-1', scheme)
+  }
+})
+
 t.test('a request without a token gets 401', async (t) => {
   const { app } = await build(t)
 
