@@ -204,7 +204,9 @@ export async function ssoRoutes (app: FastifyInstance, opts: SsoOptions): Promis
     }
   })
 
-  app.post('/api/sso/logout', async (request, reply) => {
+  // Signing out must work whatever the client did before: it issues nothing
+  // and costs nothing, so it is not counted against the sign-in limit.
+  app.post('/api/sso/logout', { config: { rateLimit: false } }, async (request, reply) => {
     clearSessionCookies(request, reply)
     return { success: true }
   })
