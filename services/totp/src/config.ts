@@ -55,6 +55,7 @@ const schema = z.object({
   ENROLLMENT_MAX_ATTEMPTS: positiveInt(5),
   LOCKOUT_THRESHOLD: positiveInt(20),
   LOCKOUT_SECONDS: positiveInt(900),
+  LOCKOUT_MAX_SECONDS: positiveInt(86_400),
   LOCKOUT_WINDOW_SECONDS: positiveInt(86_400)
 }).superRefine((env, ctx) => {
   refuseMemoryInProduction(env, ['REDIS_URL', 'MONGO_URL', 'AMQP_URL'], ctx)

@@ -52,6 +52,7 @@ export async function createTotpService (
       lockout: {
         limit: config.LOCKOUT_THRESHOLD,
         lockSeconds: config.LOCKOUT_SECONDS,
+        maxLockSeconds: config.LOCKOUT_MAX_SECONDS,
         windowSeconds: config.LOCKOUT_WINDOW_SECONDS
       }
     }

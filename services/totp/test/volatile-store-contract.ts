@@ -222,6 +222,39 @@ export function volatileStoreContract (t: Test, make: () => Promise<Subject>): v
     t.equal(await store.lockedForMs('gus'), 0)
   })
 
+  t.test('each lock in a row lasts twice as long as the one before, up to the longest, ' +
+    'and a success starts again from the first', async (t) => {
+    const { store, pass } = await make()
+    const escalating = { limit: 1, windowSeconds: 60, lockSeconds: 1, maxLockSeconds: 3 }
+    const lockAgain = async (): Promise<number> => {
+      const reserved = await store.reserveAccountAttempt('ivy', escalating)
+      if (reserved.status !== 'reserved') throw new Error(`not reserved: ${reserved.status}`)
+      return await store.recordFailure('ivy', reserved.attempt, escalating)
+    }
+
+    t.equal(await lockAgain(), 1, 'the first lock')
+    await pass(1100)
+    t.equal(await lockAgain(), 2, 'the second, twice as long')
+    const second = await store.lockedForMs('ivy')
+    t.ok(second > 1000 && second <= 2000, `locked for ${second} ms`)
+    await pass(2100)
+    t.equal(await lockAgain(), 3, 'the third, held at the longest')
+
+    await store.clearFailures('ivy')
+    t.equal(await lockAgain(), 1, 'after a success, the first again')
+  })
+
+  t.test('without a longest lock, every lock lasts the same', async (t) => {
+    const { store, pass } = await make()
+    const flat = { limit: 1, windowSeconds: 60, lockSeconds: 1 }
+    for (const round of [1, 2]) {
+      const reserved = await store.reserveAccountAttempt('jay', flat)
+      t.equal(reserved.status, 'reserved')
+      t.equal(await store.recordFailure('jay', 1, flat), 1, `lock ${round}`)
+      await pass(1100)
+    }
+  })
+
   t.test('a lease is held by one caller at a time and freed by its holder only', async (t) => {
     const { store } = await make()
     const take = async () => await store.acquireLease('hal', 5000)

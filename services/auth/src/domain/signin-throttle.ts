@@ -27,7 +27,7 @@ export function createSigninThrottle (budget: AttemptBudget, policy: BudgetPolic
 
     /** A wrong password; true when it spent the budget. */
     async failed (email: string, attempt: number): Promise<boolean> {
-      return await budget.fail(keyOf(email), attempt, policy)
+      return await budget.fail(keyOf(email), attempt, policy) > 0
     },
 
     async succeeded (email: string): Promise<void> {

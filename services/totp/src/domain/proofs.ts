@@ -121,15 +121,16 @@ export function createProofChecker (deps: TwoFactorDeps) {
     log: DecisionLog
   ) {
     const { method, reason } = outcome
-    const justLocked = await state.recordFailure(userId, attempt, policy)
+    const lockedSeconds = await state.recordFailure(userId, attempt, policy)
     events.emit('twofactor.verification.failed', { user_id: userId, method, purpose, reason })
     const fields = { user_id: userId, method, purpose, reason, failures: attempt }
     log.info(fields, '2fa verification failed')
 
-    if (justLocked) {
-      const until = new Date(deps.now() + policy.lockSeconds * 1000).toISOString()
+    if (lockedSeconds > 0) {
+      const until = new Date(deps.now() + lockedSeconds * 1000).toISOString()
       events.emit('twofactor.locked', { user_id: userId, until })
-      log.warn({ user_id: userId, until }, '2fa locked for this account after too many wrong codes')
+      log.warn({ user_id: userId, until, lock_seconds: lockedSeconds },
+        '2fa locked for this account after too many wrong codes')
     }
   }
 

@@ -46,11 +46,12 @@ redis.call('HSET', KEYS[1], 'attempts', attempts + 1)
 return {attempts + 1, account}
 `
 
-// KEYS[1] challenge hash, KEYS[2] account failure counter, KEYS[3] account lock.
+// KEYS[1] challenge hash, KEYS[2] account failure counter, KEYS[3] account lock,
+// KEYS[4] the account's locks in a row.
 // Ends the challenge and gives the account its budget back; 1 when it ended it.
 const FINISH_CHALLENGE = `
 local ended = redis.call('DEL', KEYS[1])
-redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
 return ended
 `
 
@@ -81,7 +82,12 @@ interface ScriptedRedis extends Redis {
     window: number,
     lockSeconds: number
   ) => Promise<[number, number?]>
-  twofaFinishChallenge: (challenge: string, counter: string, lock: string) => Promise<number>
+  twofaFinishChallenge: (
+    challenge: string,
+    counter: string,
+    lock: string,
+    strikes: string
+  ) => Promise<number>
   twofaReleaseLease: (key: string, token: string) => Promise<number>
 }
 
@@ -109,7 +115,7 @@ export class RedisVolatileStore implements VolatileStore {
     redis.defineCommand('twofaReserve', { numberOfKeys: 1, lua: RESERVE })
     redis.defineCommand('twofaClaimStep', { numberOfKeys: 1, lua: CLAIM_STEP })
     redis.defineCommand('twofaBeginChallenge', { numberOfKeys: 3, lua: BEGIN_CHALLENGE })
-    redis.defineCommand('twofaFinishChallenge', { numberOfKeys: 3, lua: FINISH_CHALLENGE })
+    redis.defineCommand('twofaFinishChallenge', { numberOfKeys: 4, lua: FINISH_CHALLENGE })
     redis.defineCommand('twofaReleaseLease', { numberOfKeys: 1, lua: RELEASE_LEASE })
     this.redis = redis as ScriptedRedis
     this.budget = new RedisAttemptBudget(redis)
@@ -141,9 +147,9 @@ export class RedisVolatileStore implements VolatileStore {
   }
 
   async finishChallenge (challengeId: string, userId: string): Promise<boolean> {
-    const [counter, lock] = this.budget.keys(userId)
+    const [counter, lock, strikes] = this.budget.keys(userId)
     const challenge = challengeKey(challengeId, userId)
-    return (await this.redis.twofaFinishChallenge(challenge, counter, lock)) === 1
+    return (await this.redis.twofaFinishChallenge(challenge, counter, lock, strikes)) === 1
   }
 
   async consumeChallenge (challengeId: string, userId: string): Promise<boolean> {
@@ -190,7 +196,7 @@ export class RedisVolatileStore implements VolatileStore {
     return await this.budget.reserve(userId, policy)
   }
 
-  async recordFailure (userId: string, attempt: number, policy: FailurePolicy): Promise<boolean> {
+  async recordFailure (userId: string, attempt: number, policy: FailurePolicy): Promise<number> {
     return await this.budget.fail(userId, attempt, policy)
   }
 

@@ -74,9 +74,11 @@ export interface VolatileStore {
   reserveAccountAttempt: (userId: string, policy: FailurePolicy) => Promise<AccountAttempt>
   /**
    * Records that a reserved attempt was a wrong code. The one that used the
-   * last of the budget locks the account's second step: true for that one.
+   * last of the budget locks the account's second step: for that one, the
+   * lock's length in seconds (longer for each lock in a row when the policy
+   * says so); for any other, 0.
    */
-  recordFailure: (userId: string, attempt: number, policy: FailurePolicy) => Promise<boolean>
+  recordFailure: (userId: string, attempt: number, policy: FailurePolicy) => Promise<number>
   /** A success, or an admin: the budget is whole again and any lock is lifted. */
   clearFailures: (userId: string) => Promise<void>
   /** Milliseconds until the account's second step unlocks; 0 when it is not locked. */
@@ -188,7 +190,7 @@ export class MemoryVolatileStore implements VolatileStore {
     return await this.budget.reserve(userId, policy)
   }
 
-  async recordFailure (userId: string, attempt: number, policy: FailurePolicy): Promise<boolean> {
+  async recordFailure (userId: string, attempt: number, policy: FailurePolicy): Promise<number> {
     return await this.budget.fail(userId, attempt, policy)
   }
 
