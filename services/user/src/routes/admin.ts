@@ -3,13 +3,20 @@ import { commonErrors } from '@twofa/kit'
 import type { Users } from '../domain/users.js'
 import { idParams, profile } from './schemas.js'
 
+const DEFAULT_PAGE = 20
+
+/** Query values arrive as strings: the patterns say which numbers are allowed. */
 const listQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
     email: { type: 'string', maxLength: 254 },
     offset: { type: 'string', pattern: '^[0-9]{1,6}$' },
-    limit: { type: 'string', pattern: '^[0-9]{1,3}$' }
+    limit: {
+      type: 'string',
+      pattern: '^([1-9][0-9]?|100)$',
+      description: `users per page, 1 to 100; ${DEFAULT_PAGE} when absent`
+    }
   }
 } as const
 
@@ -18,8 +25,6 @@ interface ListQuery {
   offset?: string
   limit?: string
 }
-
-const MAX_PAGE = 100
 
 /** User administration: list and search, look at one user, delete one. */
 export async function adminRoutes (app: FastifyInstance, opts: { users: Users }): Promise<void> {
@@ -46,7 +51,7 @@ export async function adminRoutes (app: FastifyInstance, opts: { users: Users })
     }
   }, async (request) => {
     const offset = Number(request.query.offset ?? 0)
-    const limit = Math.min(Math.max(Number(request.query.limit ?? 20), 1), MAX_PAGE)
+    const limit = Number(request.query.limit ?? DEFAULT_PAGE)
     return await users.list(request.query.email || undefined, offset, limit)
   })
 
