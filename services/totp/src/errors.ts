@@ -15,6 +15,10 @@ export const errors = defineErrors({
     status: 429,
     message: 'Too many wrong codes for this account; two-factor sign-in is paused, try again later.'
   },
+  own_account: {
+    status: 403,
+    message: 'Admins turn their own 2FA off from their security page, with a current code.'
+  },
   already_enabled: { status: 409, message: 'Two-factor authentication is already on.' },
   not_enabled: { status: 409, message: 'Two-factor authentication is not on.' },
   no_pending_enrollment: {

@@ -463,6 +463,15 @@ t.test('an admin turns 2FA off for a locked-out user, which also lifts the lock'
   t.pass('the user can set 2FA up again')
 })
 
+t.test('an admin cannot turn off their own 2FA through the admin route', async (t) => {
+  const { twoFactor, enroll, types } = setup()
+  await enroll()
+
+  await rejects(t, twoFactor.adminDisable('u1', 'u1', quiet), 'own_account')
+  t.equal((await twoFactor.status('u1')).enabled, true)
+  t.notOk((await types()).includes('twofactor.disabled'))
+})
+
 t.test('removing a deleted user\'s factor is safe to repeat and publishes once', async (t) => {
   const { twoFactor, enroll, types } = setup()
   await enroll()

@@ -86,6 +86,9 @@ export function createFactorChanges (deps: TwoFactorDeps, proofs: ProofChecker) 
 
     /** An admin turns 2FA off for someone who lost both device and codes; it also lifts a lock. */
     async adminDisable (userId: string, adminId: string, log: DecisionLog) {
+      // Otherwise an admin's stolen session could drop the admin's own second
+      // factor without one: the admin route asks for no code.
+      if (userId === adminId) throw errors.own_account()
       const factor = await removeFactor(userId, { reason: 'admin', actorId: adminId })
       await state.dropPending(userId)
       if (!factor) throw errors.not_enabled()
