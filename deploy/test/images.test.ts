@@ -211,3 +211,13 @@ t.test('the gateway writes its pid file to /tmp, and nginx.conf does not set it 
     t.notMatch(conf, /^\s*(pid|daemon)\s/m, 'nginx refuses a directive given twice')
     t.match(conf, /^\s*listen 8080;/m, 'an unprivileged port, the one the image exposes')
   })
+
+t.test('the quick start runs node with the options the service image sets', async (t) => {
+  const { final } = stagesOf(SERVICE_DOCKERFILE)
+  const options = /NODE_OPTIONS="([^"]*)"/.exec(textOf(final, 'ENV'))?.[1]
+  const start = (JSON.parse(readRepoFile('package.json')) as { scripts: Record<string, string> })
+    .scripts.start ?? ''
+
+  t.ok(options, 'the image sets NODE_OPTIONS')
+  t.match(start, `node ${options ?? '?'} services/standalone/dist/server.js`)
+})

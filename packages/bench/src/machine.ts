@@ -1,5 +1,6 @@
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os'
 import { MongoClient } from 'mongodb'
+import { imageNodeOptions } from './image.js'
 
 /** What the figures were measured on: they mean little without it. */
 export interface Machine {
@@ -8,6 +9,8 @@ export interface Machine {
   memoryGb: number
   node: string
   kernel: string
+  /** NODE_OPTIONS of the services, taken from their image. */
+  nodeOptions: string
   /** One-minute load average when the run began: other work on the machine shows here. */
   loadAtStart: number
 }
@@ -19,6 +22,7 @@ export function describeMachine (): Machine {
     memoryGb: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     kernel: release(),
+    nodeOptions: imageNodeOptions(),
     loadAtStart: Math.round((loadavg()[0] ?? 0) * 100) / 100
   }
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { imageNodeOptions } from './image.js'
 import { closeSync, openSync, readFileSync } from 'node:fs'
 import { waitForOk } from '@twofa/testing'
 
@@ -31,7 +32,7 @@ export interface ProcessSpec {
 export async function startBenchProcess (spec: ProcessSpec): Promise<BenchProcess> {
   const out = openSync(spec.logFile, 'a')
   const child = spawn(process.execPath, [...(spec.nodeArgs ?? []), spec.script], {
-    env: { PATH: process.env.PATH ?? '', ...spec.env },
+    env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: imageNodeOptions(), ...spec.env },
     stdio: ['ignore', out, out]
   })
   closeSync(out)

@@ -174,7 +174,8 @@ export function headerOf (result: BenchResult): string {
     `${result.mode} mode, ${result.startedAt}, ${Math.round(result.seconds)} s, ` +
       `load ${m.loadAtStart} at start and ${result.loadAtEnd} at the end`,
     `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node}, ` +
-      `Linux ${m.kernel}`,
+      `Linux ${m.kernel}; services run with NODE_OPTIONS=${m.nodeOptions || '(none)'}` +
+      ' as in their image',
     `Redis ${result.backings.redis}; RabbitMQ ${result.backings.rabbitmq}; ` +
       `MongoDB: ${result.backings.mongodb}`,
     `accounts seeded through ${result.starts[0]?.seededThrough ?? 'n/a'}; ` +
