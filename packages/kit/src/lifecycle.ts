@@ -2,6 +2,7 @@ import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import type { Logger } from 'pino'
 import { createApp, trustProxyFrom } from './app.js'
+import { ConfigError } from './config.js'
 import { registerHealth, type Health, type ReadinessCheck } from './health.js'
 import { metricsRoutes } from './metrics.js'
 
@@ -92,9 +93,17 @@ export async function serveService (
   })
 }
 
-/** Reports a failed start on one line (what is wrong, not a stack) and exits 1. */
+/**
+ * Reports a failed start (what is wrong, not a stack) and exits 1: one line,
+ * or for a configuration one line per problem.
+ */
 export function exitOnStartFailure (service: string, error: unknown): never {
-  const message = error instanceof Error ? error.message : String(error)
-  process.stderr.write(`${service}: cannot start: ${message}\n`)
+  if (error instanceof ConfigError) {
+    const problems = error.problems.map((problem) => `  ${problem}\n`).join('')
+    process.stderr.write(`${service}: cannot start: invalid configuration:\n${problems}`)
+  } else {
+    const message = error instanceof Error ? error.message : String(error)
+    process.stderr.write(`${service}: cannot start: ${message}\n`)
+  }
   process.exit(1)
 }

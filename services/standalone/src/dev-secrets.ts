@@ -25,29 +25,28 @@ function generate (): Secrets {
 }
 
 export interface SecretSource {
-  secrets: Secrets
+  secrets: Partial<Secrets>
   /** The file the secrets came from or went to, when any were not in the environment. */
   file: string | null
+  /** Secrets not in the environment under NODE_ENV=production, where none is generated. */
+  missing: string[]
 }
 
 /**
  * Secrets for the one-process start. Those in the environment win. Outside
  * production the rest are generated once and kept in a file of the data
  * directory (mode 600), so data stored in a real MongoDB stays readable
- * across restarts; in production a missing secret stops the start.
+ * across restarts. In production none is generated: the missing ones are
+ * named, for the start to refuse together with its other problems.
  */
 export function resolveSecrets (
   env: Record<string, string | undefined>,
   dataDir: string
 ): SecretSource {
   const missing = SECRET_NAMES.filter((name) => !env[name])
-  if (missing.length === 0) {
-    const secrets = Object.fromEntries(SECRET_NAMES.map((n) => [n, env[n]])) as Secrets
-    return { secrets, file: null }
-  }
-
-  if (env.NODE_ENV === 'production') {
-    throw new Error(`missing secrets in production: ${missing.join(', ')}`)
+  if (missing.length === 0 || env.NODE_ENV === 'production') {
+    const given = SECRET_NAMES.filter((name) => env[name]).map((name) => [name, env[name]])
+    return { secrets: Object.fromEntries(given) as Partial<Secrets>, file: null, missing }
   }
 
   const file = join(dataDir, 'dev-secrets.json')
@@ -65,5 +64,5 @@ export function resolveSecrets (
     const given = env[name]
     if (given) secrets[name] = given
   }
-  return { secrets, file }
+  return { secrets, file, missing: [] }
 }

@@ -1,31 +1,21 @@
 import { closeOnSignals, createLogger, exitOnStartFailure } from '@twofa/kit'
-import { loadStandaloneConfig } from './config.js'
-import { resolveSecrets } from './dev-secrets.js'
+import { loadSystemConfig } from './config.js'
 import { buildSystem } from './system.js'
 
 /**
  * `pnpm start`: the whole system in one process. Redis, MongoDB and RabbitMQ
  * are used when their addresses are set, and in-memory stand-ins otherwise.
+ * Every setting, its own and the services', is checked before anything starts.
  */
 async function main (): Promise<void> {
-  const config = loadStandaloneConfig(process.env)
+  const { standalone: config, env, secretsFile } = loadSystemConfig(process.env)
   const log = createLogger({ service: 'twofa', level: config.LOG_LEVEL })
-
-  const { secrets, file } = resolveSecrets(process.env, config.DATA_DIR)
-  if (file) {
+  if (secretsFile) {
     log.warn(
-      { file },
+      { file: secretsFile },
       'development secrets in use (generated once, kept in this file); ' +
         'set them in the environment for production'
     )
-  }
-
-  const env: Record<string, string | undefined> = {
-    REDIS_URL: 'memory://',
-    MONGO_URL: 'memory://',
-    AMQP_URL: 'memory://',
-    ...process.env,
-    ...secrets
   }
 
   const system = await buildSystem(env, (service) =>

@@ -1,29 +1,30 @@
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import {
+  busSettingsOf,
   connectRedis,
   createApp,
   injectTransport,
+  isMemoryUrl,
   metricsRoutes,
   registerHealth,
   trustProxyFrom,
   type Health
 } from '@twofa/kit'
 import { AmqpBus, MemoryBus, type EventBus } from '@twofa/events'
-import { createAuthService, loadAuthConfig } from '@twofa/auth'
+import { createAuthService } from '@twofa/auth'
 import {
   connectTotpBackends,
   createTotpService,
-  loadTotpConfig,
   type TotpService
 } from '@twofa/totp'
 import {
   connectUserBackends,
   createUserService,
-  loadUserConfig,
   type UserService
 } from '@twofa/user'
 import { registerApiDocs } from './api-docs.js'
+import { loadServiceConfigs } from './config.js'
 import { DEFAULT_WEB_ROOT, registerWebPages } from './web-pages.js'
 
 export interface System {
@@ -53,41 +54,33 @@ export async function buildSystem (
   loggerFor: LoggerFactory,
   options: SystemOptions = {}
 ): Promise<System> {
+  // Every setting is checked before anything connects, so a problem is not found half-way.
+  const config = loadServiceConfigs(env)
   const log = loggerFor('twofa')
-  const busUrl = env.AMQP_URL ?? 'memory://'
+
   let bus: EventBus
-  if (busUrl.startsWith('memory:')) {
-    log.warn('using the in-memory event bus (AMQP_URL is not set)')
+  if (isMemoryUrl(config.totp.AMQP_URL)) {
+    log.warn('using the in-memory stand-in for RabbitMQ (AMQP_URL=memory://): ' +
+      'events are lost on restart')
     bus = new MemoryBus()
   } else {
-    bus = await AmqpBus.connect({
-      url: busUrl,
-      exchange: env.AMQP_EXCHANGE ?? 'twofa.events',
-      queuePrefix: env.AMQP_QUEUE_PREFIX ?? 'twofa.'
-    }, log)
+    bus = await AmqpBus.connect(busSettingsOf(config.totp), log)
   }
 
-  // The auth service is built first: its key verifies tokens in the others.
-  const authConfig = loadAuthConfig({
-    ...env,
-    USER_SERVICE_URL: 'http://user.internal',
-    TOTP_SERVICE_URL: 'http://totp.internal'
-  })
+  // The other services verify tokens with the key of the auth service, built below.
   const resolveKey = async (kid: string) => kid === auth.key.kid ? auth.key.publicPem : undefined
   const shared = { bus, resolveKey }
-  const serviceEnv = { ...env, JWKS_URL: 'http://auth.internal/.well-known/jwks.json' }
 
   const totpLog = loggerFor('totp')
-  const totpConfig = loadTotpConfig(serviceEnv)
-  const totpBackends = await connectTotpBackends(totpConfig, totpLog, shared)
-  const totp = await createTotpService(totpConfig, totpLog, totpBackends, options.now)
+  const totpBackends = await connectTotpBackends(config.totp, totpLog, shared)
+  const totp = await createTotpService(config.totp, totpLog, totpBackends, options.now)
 
   const userLog = loggerFor('user')
-  const userConfig = loadUserConfig(serviceEnv)
-  const userBackends = await connectUserBackends(userConfig, userLog, shared)
-  const user = await createUserService(userConfig, userLog, userBackends)
+  const userBackends = await connectUserBackends(config.user, userLog, shared)
+  const user = await createUserService(config.user, userLog, userBackends)
 
-  const authRedis = authConfig.REDIS_URL.startsWith('memory:')
+  const authConfig = config.auth
+  const authRedis = isMemoryUrl(authConfig.REDIS_URL)
     ? null
     : await connectRedis({ url: authConfig.REDIS_URL, keyPrefix: authConfig.REDIS_PREFIX }, log)
   const token = authConfig.INTERNAL_TOKEN
@@ -96,7 +89,7 @@ export async function buildSystem (
     totp: injectTransport(totp.internalApp, { token })
   }, authRedis)
 
-  const app = createApp({ logger: log, trustProxy: trustProxyFrom(env.TRUST_PROXY) })
+  const app = createApp({ logger: log, trustProxy: trustProxyFrom(authConfig.TRUST_PROXY) })
   await registerWebPages(app, DEFAULT_WEB_ROOT, log)
   await registerApiDocs(app)
   const health = registerHealth(app, [

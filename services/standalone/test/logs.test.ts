@@ -84,3 +84,13 @@ t.test('each request is one line with its id, ' +
   const signedIn = entries.find((e) => e.msg === 'signed in with password')
   t.match(signedIn, { user_id: String, request_id: String, level: 'info' })
 })
+
+t.test('the one-process start says that AMQP_URL names the in-memory stand-in ' +
+  'when it is memory://', async (t) => {
+  const h = await startHarness(t, { AMQP_URL: 'memory://' })
+
+  const warning = h.logs.entries().find((e) => String(e.msg).includes('RabbitMQ'))
+
+  t.match(warning, { level: 'warn', msg: /AMQP_URL=memory:\/\// })
+  t.notMatch(h.logs.text(), 'is not set', 'a setting that was set is not called unset')
+})
