@@ -62,7 +62,15 @@ async function checkRouting (t: Test, gateway: Gateway, serviceLogs: () => strin
   t.same([large.status, large.body.error], [413, 'payload_too_large'], 'bodies over 16 KiB stop')
 
   const post = await answer(gateway, '/security/', { method: 'POST' })
-  t.equal(post.status, 403, 'the pages answer GET only')
+  t.same([post.status, post.body.error], [405, 'method_not_allowed'], 'the pages answer GET only')
+  const missingPage = await answer(gateway, '/no-such-page')
+  t.same([missingPage.status, missingPage.body.error], [404, 'not_found'], 'a missing page')
+  const longUri = await answer(gateway, '/api/users/' + 'a'.repeat(9000))
+  t.same([longUri.status, longUri.body.error], [414, 'uri_too_long'], 'an address over 8 KiB')
+  const bigHeader = await answer(gateway, '/api/users/me', {
+    headers: { 'x-big': 'a'.repeat(9000) }
+  })
+  t.same([bigHeader.status, bigHeader.body.error], [400, 'bad_request'], 'a header over 8 KiB')
 
   const traced = await answer(gateway, '/api/users/me', {
     headers: { 'x-request-id': 'web-trace-1' }
