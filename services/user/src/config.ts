@@ -10,6 +10,7 @@ import {
   refuseMemoryInProduction,
   shutdownDelaySeconds
 } from '@twofa/kit'
+import { emailProblem, normaliseEmail } from './domain/emails.js'
 
 const schema = z.object({
   NODE_ENV: nodeEnv,
@@ -38,7 +39,11 @@ const schema = z.object({
   REGISTRATION_RATE_PER_MINUTE: z.coerce.number().int().min(0).default(30),
   /** fastify's trustProxy: which proxies may set X-Forwarded-For (e.g. loopback). */
   TRUST_PROXY: z.string().optional(),
-  ADMIN_EMAIL: z.email().optional(),
+  ADMIN_EMAIL: z.string().superRefine((value, ctx) => {
+    // The rule sign-up applies (domain/emails.ts), so start-up fails with its reason.
+    const problem = emailProblem(normaliseEmail(value))
+    if (problem) ctx.addIssue({ code: 'custom', message: problem })
+  }).optional(),
   ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').max(128).optional()
 }).superRefine((env, ctx) => {
   refuseMemoryInProduction(env, ['MONGO_URL', 'AMQP_URL'], ctx)

@@ -12,6 +12,7 @@ import {
 } from '@twofa/kit'
 import { connectUserBackends, type UserBackends } from './backends.js'
 import { loadUserConfig } from './config.js'
+import { emailProblem, normaliseEmail } from './domain/emails.js'
 import { CONSUMER } from './events/consumers.js'
 import { createUserService, type UserService } from './service.js'
 
@@ -52,12 +53,6 @@ async function readPassword (): Promise<string> {
   return first.value as string
 }
 
-/** Something@something with no control character in it, as sign-up asks. */
-function isEmail (value: string): boolean {
-  const control = [...value].some((char) => char.charCodeAt(0) < 32 || char.charCodeAt(0) === 127)
-  return !control && /^[^\s@]+@[^\s@]+$/.test(value)
-}
-
 const commands: Record<string, OpsCommand<UserOps>> = {
   'create-admin': {
     summary: 'Creates an admin with the password read from standard input, ' +
@@ -65,11 +60,12 @@ const commands: Record<string, OpsCommand<UserOps>> = {
     usage: '--email EMAIL < password-file',
     options: ['email'],
     run: async (ops, args, say) => {
-      const email = args.get('email')?.trim()
-      if (email === undefined) throw new UsageError('--email is required')
-      if (!isEmail(email)) {
-        throw new UsageError('--email must be an email address')
-      }
+      const given = args.get('email')
+      if (given === undefined) throw new UsageError('--email is required')
+      // The rule sign-up applies, so the admin could also have signed up.
+      const email = normaliseEmail(given)
+      const problem = emailProblem(email)
+      if (problem) throw new UsageError(`--email: ${problem}`)
       const store = ops.backends.store
       const before = await store.findByEmail(email)
 

@@ -13,6 +13,7 @@ import {
   type CommandResult,
   type EventCapture
 } from '@twofa/testing'
+import { EMAIL_PROBLEMS } from '../src/domain/emails.js'
 import { createUsers } from '../src/domain/users.js'
 import { MongoUserStore } from '../src/store/mongo-users.js'
 
@@ -114,6 +115,29 @@ t.test('create-admin refuses a password shorter than 12 characters', async (t) =
 
   t.equal(result.code, 2)
   t.match(result.stderr, 'the password must have 12 to 128 characters')
+})
+
+t.test('create-admin refuses an email that sign-up would refuse, saying why', async (t) => {
+  const run = await setUp(t, [])
+
+  const result = await runCommand(ops, ['create-admin', '--email', 'boss@example.com.'],
+    run.env, { input: `${PASSWORD}\n` })
+
+  t.equal(result.code, 2)
+  t.match(result.stderr, `--email: ${EMAIL_PROBLEMS.domain}`)
+})
+
+t.test('ADMIN_EMAIL is checked with the sign-up rule, and the reason is listed', async (t) => {
+  const run = await setUp(t, [])
+
+  const result = await runCommand(ops, ['create-admin', '--email', 'boss@example.com'], {
+    ...run.env,
+    ADMIN_EMAIL: 'ali\u200bce@example.com',
+    ADMIN_PASSWORD: PASSWORD
+  })
+
+  t.equal(result.code, 2)
+  t.match(result.stderr, `  ADMIN_EMAIL: ${EMAIL_PROBLEMS.invisible}`)
 })
 
 t.test('a configuration with several mistakes is refused with every one listed', async (t) => {

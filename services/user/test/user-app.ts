@@ -6,6 +6,7 @@ import { LogCapture } from '@twofa/testing'
 import { connectUserBackends } from '../src/backends.js'
 import { loadUserConfig } from '../src/config.js'
 import { createUserService, type UserService } from '../src/service.js'
+import type { UserStore } from '../src/store/users.js'
 
 const KID = 'test-key'
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
@@ -14,6 +15,7 @@ const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString()
 export interface UserApp {
   app: FastifyInstance
   service: UserService
+  store: UserStore
   logs: LogCapture
   /** Sends a JSON request to the public app. */
   call: (
@@ -64,6 +66,7 @@ export async function startUserApp (t: Test, env: Record<string, string> = {}): 
   return {
     app,
     service,
+    store: backends.store,
     logs,
     call: async (method, url, body, token) => {
       const response = await app.inject({

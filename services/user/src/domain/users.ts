@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { DecisionLog } from '@twofa/kit'
 import { createEnvelope } from '@twofa/events'
 import { errors } from '../errors.js'
+import { checkedEmail } from './emails.js'
 import { emailKeyOf, type Role, type User, type UserStore } from '../store/users.js'
 import { hashPassword, PasswordChecker } from './passwords.js'
 
@@ -44,10 +45,11 @@ export function createUsers (deps: UsersDeps) {
     name: string,
     roles: Role[]
   ): Promise<User | null> {
+    const address = checkedEmail(email)
     const user: User = {
       id: randomUUID(),
-      email: email.trim(),
-      emailKey: emailKeyOf(email),
+      email: address,
+      emailKey: emailKeyOf(address),
       name: name.trim(),
       passwordHash: await hashPassword(password),
       roles,

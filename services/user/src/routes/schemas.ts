@@ -1,12 +1,19 @@
 /** Control characters (C0, DEL) and bidirectional overrides: never in what people see. */
 const INVISIBLE = '\\x00-\\x1f\\x7f\\u202a-\\u202e\\u2066-\\u2069'
 
-/** An address to sign up with: something@something, nothing invisible in it. */
+/**
+ * An address to sign up with. The rule needs the normalised address and
+ * Unicode scripts, so domain/emails.ts checks it when the account is
+ * created; the schema only bounds the work and describes the rule.
+ */
 export const email = {
   type: 'string',
   minLength: 3,
   maxLength: 254,
-  pattern: '^[^\\s@\\x00-\\x1f\\x7f]+@[^\\s@\\x00-\\x1f\\x7f]+$'
+  description: 'name@example.com: letters and digits of any script and . _ + - \' ' +
+    'before the @; a domain of letters, digits and hyphens with a top-level domain of ' +
+    '2 or more letters; no spaces or invisible characters; no mix of Latin, Greek and ' +
+    'Cyrillic letters in one part'
 } as const
 
 /** Any string can be looked up: a malformed address is simply unknown. */

@@ -4,7 +4,7 @@ export type Role = 'user' | 'admin'
 
 export interface User {
   id: string
-  /** As the user typed it (trimmed). */
+  /** As the user typed it, NFKC-normalised and trimmed (domain/emails.ts). */
   email: string
   /** Lower-cased: what uniqueness and look-ups use, so emails compare case-insensitively. */
   emailKey: string
