@@ -7,7 +7,7 @@ import {
   type EventData,
   type EventType
 } from '@twofa/events'
-import { UsageError, type OpsCommand } from './ops.js'
+import type { OpsCommand } from './ops.js'
 
 /** What every service's ops commands have: a log, the broker, and a way to announce. */
 export interface OpsBase {
@@ -31,12 +31,10 @@ export function replayCommand<C extends OpsBase> (consumer: string): OpsCommand<
   return {
     summary: `Moves the ${consumer} consumer's dead-lettered events back to the exchange.`,
     usage: '[--limit N]',
-    options: ['limit'],
+    options: { limit: 'count' },
+    // Dead letters live in RabbitMQ.
+    stores: ['AMQP_URL'],
     run: async (ops, args, say) => {
-      if (ops.amqp.url.startsWith('memory:')) {
-        throw new UsageError('dead letters live in RabbitMQ; AMQP_URL is memory://')
-      }
-
       const result = await replayDeadLetters(ops.amqp, consumer, {
         limit: args.get('limit') === undefined ? undefined : args.count('limit', 1),
         onProgress: (progress) => say(`${progress.replayed} of ${progress.total} replayed`)

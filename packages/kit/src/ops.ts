@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { ConfigError } from './config.js'
+import { ConfigError, isMemoryUrl } from './config.js'
 import { AppError } from './errors.js'
 import { createLogger } from './logger.js'
 
@@ -13,27 +13,42 @@ export interface OpsArgs {
 /** A line for the person at the terminal, on stdout; the log goes to stderr. */
 export type Say = (line: string) => void
 
+/** What an option takes: any text, or a whole number of at least 1. */
+export type OptionKind = 'text' | 'count'
+
 export interface OpsCommand<Context> {
   summary: string
   /** The options after the command name, as the usage shows them. */
   usage: string
-  options: string[]
+  /** The options the command takes; each is checked with the command line, before any work. */
+  options: Record<string, OptionKind>
+  /**
+   * The settings naming the servers the command reads or changes, or
+   * publishes its events on. None may name an in-memory stand-in: it would
+   * live and die inside the command, so nothing done to it would last or
+   * reach the running service.
+   */
+  stores: string[]
   /** Does the work; resolves to the exit code (0 done, 1 done in part or failed). */
   run: (context: Context, args: OpsArgs, say: Say) => Promise<number>
 }
 
-export interface OpsProgram<Context> {
+export interface OpsProgram<Config extends object, Context> {
   /** `totp` or `user`: names the log and the messages. */
   service: string
   commands: Record<string, OpsCommand<Context>>
-  /** Loads the config and connects; a ConfigError lists every problem. */
-  open: (log: Logger) => Promise<Context & { close: () => Promise<void> }>
+  /** Checks the service's settings with its own schema; a ConfigError lists every problem. */
+  configure: () => Config
+  /** Connects to the servers the settings name. */
+  open: (config: Config, log: Logger) => Promise<Context & { close: () => Promise<void> }>
 }
 
 /** A mistake on the command line: reported with the command's usage, exit code 2. */
 export class UsageError extends Error {}
 
-function parseArgs (words: string[], allowed: string[]): OpsArgs {
+const COUNT = /^[1-9][0-9]{0,6}$/
+
+function parseArgs (words: string[], options: Record<string, OptionKind>): OpsArgs {
   const values = new Map<string, string>()
 
   for (let i = 0; i < words.length; i++) {
@@ -42,10 +57,14 @@ function parseArgs (words: string[], allowed: string[]): OpsArgs {
     if (!match) throw new UsageError(`unexpected argument "${word}"`)
 
     const name = match[1] as string
-    if (!allowed.includes(name)) throw new UsageError(`unknown option --${name}`)
+    const kind = Object.hasOwn(options, name) ? options[name] : undefined
+    if (kind === undefined) throw new UsageError(`unknown option --${name}`)
     const value = match[2] ?? words[++i]
     if (value === undefined || value.startsWith('--')) {
       throw new UsageError(`--${name} needs a value`)
+    }
+    if (kind === 'count' && !COUNT.test(value)) {
+      throw new UsageError(`--${name} must be a whole number of at least 1`)
     }
     values.set(name, value)
   }
@@ -55,26 +74,38 @@ function parseArgs (words: string[], allowed: string[]): OpsArgs {
     count: (name, fallback) => {
       const text = values.get(name)
       if (text === undefined) return fallback
-      if (!/^[1-9][0-9]{0,6}$/.test(text)) throw new UsageError(`--${name} must be a whole number`)
+      if (options[name] !== 'count') throw new Error(`--${name} is not declared as a count`)
       return Number(text)
     }
   }
 }
 
-function usage<C> (program: OpsProgram<C>): string {
+function usage<S extends object, C> (program: OpsProgram<S, C>): string {
   const lines = Object.entries(program.commands).map(([name, command]) =>
     `  ${name} ${command.usage}\n      ${command.summary}`)
   return `usage: ops.js COMMAND [OPTIONS]\n\ncommands:\n${lines.join('\n')}\n`
 }
 
+/** The settings among `stores` that name an in-memory stand-in. */
+function standInsOf (config: object, stores: string[]): string[] {
+  return stores.filter((key) => {
+    const value = (config as Record<string, unknown>)[key]
+    return typeof value === 'string' && isMemoryUrl(value)
+  })
+}
+
 /**
- * Runs one ops command as a process: checks the command line before
- * connecting to anything, checks the service's config with its own schema
- * (every problem listed), logs as JSON on stderr, speaks to the operator on
- * stdout, and always closes what it opened. Resolves to the exit code: 0
- * done, 1 failed, 2 a usage or configuration mistake.
+ * Runs one ops command as a process: checks the command line, then the
+ * service's config with its own schema (every problem listed) and that the
+ * servers the command works on are real, all before connecting to anything;
+ * logs as JSON on stderr, speaks to the operator on stdout, and always
+ * closes what it opened. Resolves to the exit code: 0 done, 1 failed, 2 a
+ * usage or configuration mistake.
  */
-export async function runOps<C> (program: OpsProgram<C>, argv: string[]): Promise<number> {
+export async function runOps<S extends object, C> (
+  program: OpsProgram<S, C>,
+  argv: string[]
+): Promise<number> {
   const [name, ...words] = argv
   const command = name === undefined ? undefined : program.commands[name]
   const say: Say = (line) => { process.stdout.write(`${line}\n`) }
@@ -96,6 +127,26 @@ export async function runOps<C> (program: OpsProgram<C>, argv: string[]): Promis
     return 2
   }
 
+  let config: S
+  try {
+    config = program.configure()
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    fail('invalid configuration:')
+    for (const problem of error.problems) process.stderr.write(`  ${problem}\n`)
+    return 2
+  }
+
+  const standIns = standInsOf(config, command.stores)
+  if (standIns.length > 0) {
+    fail(`${name}: refused: an in-memory stand-in would live only inside this command, ` +
+      `so nothing it did would last or reach the ${program.service} service:`)
+    for (const key of standIns) {
+      process.stderr.write(`  ${key}: is memory://; set it to the server the service uses\n`)
+    }
+    return 2
+  }
+
   const log = createLogger({
     service: `${program.service}-ops`,
     level: 'info',
@@ -103,13 +154,8 @@ export async function runOps<C> (program: OpsProgram<C>, argv: string[]): Promis
   })
   let context: C & { close: () => Promise<void> }
   try {
-    context = await program.open(log)
+    context = await program.open(config, log)
   } catch (error) {
-    if (error instanceof ConfigError) {
-      fail('invalid configuration:')
-      for (const problem of error.problems) process.stderr.write(`  ${problem}\n`)
-      return 2
-    }
     fail(`cannot start: ${(error as Error).message}`)
     return 1
   }

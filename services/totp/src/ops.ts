@@ -2,8 +2,8 @@ import type { Logger } from 'pino'
 import {
   announcer,
   busSettingsOf,
+  describeUrl,
   exitWith,
-  expectStatus,
   httpTransport,
   replayCommand,
   runOps,
@@ -28,8 +28,10 @@ interface TotpOps extends OpsBase {
   service: TotpService
 }
 
-async function open (log: Logger): Promise<TotpOps & { close: () => Promise<void> }> {
-  const config = loadTotpConfig(process.env)
+async function open (
+  config: TotpConfig,
+  log: Logger
+): Promise<TotpOps & { close: () => Promise<void> }> {
   const backends = await connectTotpBackends(config, log)
   const service = await createTotpService(config, log, backends)
 
@@ -53,18 +55,44 @@ async function userIdFrom (ops: TotpOps, args: OpsArgs): Promise<string> {
     throw new UsageError('give either --email or --user-id')
   }
   if (id !== undefined) return id
+  return await userIdByEmail(ops.config, email as string)
+}
 
-  const base = ops.config.USER_SERVICE_URL
+/** Why a call failed, in a word where there is one (ECONNREFUSED), never a credential. */
+function reasonOf (error: unknown): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error
+  if (!(cause instanceof Error)) return String(cause)
+  return (cause as NodeJS.ErrnoException).code ?? cause.message
+}
+
+/**
+ * Asks the user service's internal API for the id of an email. A failure
+ * names the setting and the address it tried (never the credential), so
+ * the operator knows what to check.
+ */
+async function userIdByEmail (config: TotpConfig, email: string): Promise<string> {
+  const base = config.USER_SERVICE_URL
   if (!base) {
     throw new UsageError('USER_SERVICE_URL must be set to find a user by email (or give --user-id)')
   }
-  const transport = httpTransport(base, { token: ops.config.INTERNAL_TOKEN })
-  const response = await transport({
-    method: 'GET',
-    path: `/internal/users?email=${encodeURIComponent(email as string)}`
-  })
-  if (response.status === 404) throw new Error(`no user has the email ${email as string}`)
-  expectStatus(response, 200)
+  const where = `the user service at USER_SERVICE_URL=${describeUrl(base)}`
+  const transport = httpTransport(base, { token: config.INTERNAL_TOKEN })
+
+  let response
+  try {
+    response = await transport({
+      method: 'GET',
+      path: `/internal/users?email=${encodeURIComponent(email)}`
+    })
+  } catch (error) {
+    throw new Error(`${where} did not answer (${reasonOf(error)})`)
+  }
+
+  if (response.status === 404) throw new Error(`no user has the email ${email}`)
+  if (response.status === 401 || response.status === 403) {
+    throw new Error(`${where} refused INTERNAL_TOKEN: it must be the one that service has`)
+  }
+  if (response.status !== 200) throw new Error(`${where} answered ${response.status}`)
   return (response.body as { id: string }).id
 }
 
@@ -78,7 +106,8 @@ const commands: Record<string, OpsCommand<TotpOps>> = {
   'disable-2fa': {
     summary: 'Turns 2FA off for a user who lost both device and recovery codes; lifts a lock too.',
     usage: '--email EMAIL | --user-id ID',
-    options: ['email', 'user-id'],
+    options: { email: 'text', 'user-id': 'text' },
+    stores: ['MONGO_URL', 'REDIS_URL', 'AMQP_URL'],
     run: async (ops, args, say) => {
       const userId = await userIdFrom(ops, args)
       await ops.service.twoFactor.adminDisable(userId, OPS_ACTOR, ops.log)
@@ -90,7 +119,8 @@ const commands: Record<string, OpsCommand<TotpOps>> = {
   unlock: {
     summary: 'Lifts the lock on an account\'s second step and forgets its wrong codes.',
     usage: '--email EMAIL | --user-id ID',
-    options: ['email', 'user-id'],
+    options: { email: 'text', 'user-id': 'text' },
+    stores: ['REDIS_URL', 'AMQP_URL'],
     run: async (ops, args, say) => {
       const userId = await userIdFrom(ops, args)
       const lockedMs = await ops.backends.state.lockedForMs(userId)
@@ -108,15 +138,18 @@ const commands: Record<string, OpsCommand<TotpOps>> = {
   'rotate-key': {
     summary: 'Re-encrypts every stored secret under TOTP_ENCRYPTION_KEY_ID; safe to run again.',
     usage: '[--batch N] [--after USER_ID]',
-    options: ['batch', 'after'],
+    options: { batch: 'count', after: 'text' },
+    stores: ['MONGO_URL', 'AMQP_URL'],
     run: async (ops, args, say) => {
+      const batch = args.count('batch', 100)
+      const after = args.get('after') ?? null
       const box = new SecretBox(keyRingOf(ops.config))
       const kid = box.currentKid
       say(`re-sealing every TOTP secret under key "${kid}"`)
 
       const tally = await resealSecrets(ops.backends.factors, box, ops.log, {
-        batch: args.count('batch', 100),
-        after: args.get('after') ?? null,
+        batch,
+        after,
         onPage: (progress) => {
           ops.log.info({ ...progress, kid }, 'key rotation progress')
           say(describeTally(progress, kid))
@@ -143,4 +176,9 @@ const commands: Record<string, OpsCommand<TotpOps>> = {
   'replay-dead-letters': replayCommand(CONSUMER)
 }
 
-exitWith(runOps({ service: 'totp', commands, open }, process.argv.slice(2)))
+exitWith(runOps({
+  service: 'totp',
+  commands,
+  configure: () => loadTotpConfig(process.env),
+  open
+}, process.argv.slice(2)))

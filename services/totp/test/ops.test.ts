@@ -187,6 +187,51 @@ t.test('an option the command does not take is refused with its usage', async (t
   t.match(result.stderr, 'unknown option --user; usage: unlock --email EMAIL | --user-id ID')
 })
 
+t.test('a count option out of range is refused with its usage before any work is announced',
+  async (t) => {
+    const run = await setUp(t, [])
+
+    const result = await runCommand(ops, ['rotate-key', '--batch', '0'], run.env)
+
+    t.equal(result.code, 2)
+    t.match(result.stderr, '--batch must be a whole number of at least 1; usage: rotate-key')
+    t.equal(result.stdout, '', 'no "re-sealing…" for work that never starts')
+  })
+
+t.test('a command refuses the in-memory stand-ins of the servers it works on, ' +
+  'naming each setting', async (t) => {
+  const run = await setUp(t, ['twofactor.unlocked'])
+
+  const result = await runCommand(ops, ['unlock', '--user-id', 'u1'], {
+    ...run.env,
+    REDIS_URL: 'memory://',
+    AMQP_URL: 'memory://'
+  })
+
+  t.equal(result.code, 2)
+  t.match(result.stderr, /^totp ops: unlock: refused: an in-memory stand-in would live only/m)
+  t.match(result.stderr, /^ {2}REDIS_URL: is memory:\/\/; set it to the server/m)
+  t.match(result.stderr, /^ {2}AMQP_URL: is memory:\/\/; set it to the server/m)
+  t.notMatch(result.stderr, /^ {2}MONGO_URL/m, 'a server unlock does not use is not named')
+  t.equal(result.stdout, '', 'nothing is reported done')
+})
+
+t.test('a user service that does not answer is named by its setting and address, ' +
+  'without the credential', async (t) => {
+  const run = await setUp(t, [])
+  const port = await freePort()
+
+  const result = await runCommand(ops, ['unlock', '--email', 'someone@example.com'], {
+    ...run.env,
+    USER_SERVICE_URL: `http://127.0.0.1:${port}`
+  })
+
+  t.equal(result.code, 1)
+  t.match(result.stderr, `unlock: the user service at USER_SERVICE_URL=http://127.0.0.1:${port} ` +
+      'did not answer (ECONNREFUSED)')
+  t.notMatch(result.stderr, internalToken, 'the service credential is not shown')
+})
+
 t.test('unlock lifts the lock on a user found by email and publishes twofactor.unlocked',
   async (t) => {
     const run = await setUp(t, ['twofactor.unlocked'])

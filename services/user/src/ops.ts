@@ -11,7 +11,7 @@ import {
   type OpsCommand
 } from '@twofa/kit'
 import { connectUserBackends, type UserBackends } from './backends.js'
-import { loadUserConfig } from './config.js'
+import { loadUserConfig, type UserConfig } from './config.js'
 import { emailProblem, normaliseEmail } from './domain/emails.js'
 import { CONSUMER } from './events/consumers.js'
 import { createUserService, type UserService } from './service.js'
@@ -21,8 +21,10 @@ interface UserOps extends OpsBase {
   service: UserService
 }
 
-async function open (log: Logger): Promise<UserOps & { close: () => Promise<void> }> {
-  const config = loadUserConfig(process.env)
+async function open (
+  config: UserConfig,
+  log: Logger
+): Promise<UserOps & { close: () => Promise<void> }> {
   const backends = await connectUserBackends(config, log)
   const service = await createUserService(config, log, backends)
 
@@ -58,7 +60,8 @@ const commands: Record<string, OpsCommand<UserOps>> = {
     summary: 'Creates an admin with the password read from standard input, ' +
       'or gives an existing account the admin role (its password unchanged).',
     usage: '--email EMAIL < password-file',
-    options: ['email'],
+    options: { email: 'text' },
+    stores: ['MONGO_URL', 'AMQP_URL'],
     run: async (ops, args, say) => {
       const given = args.get('email')
       if (given === undefined) throw new UsageError('--email is required')
@@ -98,4 +101,9 @@ const commands: Record<string, OpsCommand<UserOps>> = {
   'replay-dead-letters': replayCommand(CONSUMER)
 }
 
-exitWith(runOps({ service: 'user', commands, open }, process.argv.slice(2)))
+exitWith(runOps({
+  service: 'user',
+  commands,
+  configure: () => loadUserConfig(process.env),
+  open
+}, process.argv.slice(2)))

@@ -107,25 +107,41 @@ t.test('create-admin gives an existing account the admin role and keeps its pass
     })
   })
 
-t.test('create-admin refuses a password shorter than 12 characters', async (t) => {
-  const run = await setUp(t, [])
+t.test('create-admin refuses in-memory stand-ins for MongoDB and RabbitMQ, naming each setting',
+  async (t) => {
+    const run = await setUp(t, ['user.admin_granted'])
 
-  const result = await runCommand(ops, ['create-admin', '--email', 'boss@example.com'],
-    run.env, { input: 'short\n' })
+    const result = await runCommand(ops, ['create-admin', '--email', 'root@example.com'],
+      { ...run.env, MONGO_URL: 'memory://', AMQP_URL: 'memory://' }, { input: `${PASSWORD}\n` })
 
-  t.equal(result.code, 2)
-  t.match(result.stderr, 'the password must have 12 to 128 characters')
-})
+    t.equal(result.code, 2)
+    t.match(result.stderr, /^user ops: create-admin: refused: an in-memory stand-in would live/m)
+    t.match(result.stderr, /^ {2}MONGO_URL: is memory:\/\/; set it to the server/m)
+    t.match(result.stderr, /^ {2}AMQP_URL: is memory:\/\/; set it to the server/m)
+    t.notMatch(result.stdout, 'created admin', 'no admin is reported made')
+  })
 
-t.test('create-admin refuses an email that sign-up would refuse, saying why', async (t) => {
-  const run = await setUp(t, [])
+t.test('create-admin refuses a password shorter than 12 characters', { skip: noMongo },
+  async (t) => {
+    const run = await setUp(t, [])
 
-  const result = await runCommand(ops, ['create-admin', '--email', 'boss@example.com.'],
-    run.env, { input: `${PASSWORD}\n` })
+    const result = await runCommand(ops, ['create-admin', '--email', 'boss@example.com'],
+      run.env, { input: 'short\n' })
 
-  t.equal(result.code, 2)
-  t.match(result.stderr, `--email: ${EMAIL_PROBLEMS.domain}`)
-})
+    t.equal(result.code, 2)
+    t.match(result.stderr, 'the password must have 12 to 128 characters')
+  })
+
+t.test('create-admin refuses an email that sign-up would refuse, saying why',
+  { skip: noMongo }, async (t) => {
+    const run = await setUp(t, [])
+
+    const result = await runCommand(ops, ['create-admin', '--email', 'boss@example.com.'],
+      run.env, { input: `${PASSWORD}\n` })
+
+    t.equal(result.code, 2)
+    t.match(result.stderr, `--email: ${EMAIL_PROBLEMS.domain}`)
+  })
 
 t.test('ADMIN_EMAIL is checked with the sign-up rule, and the reason is listed', async (t) => {
   const run = await setUp(t, [])
