@@ -62,7 +62,7 @@ async function main (): Promise<void> {
     ['1', 'true'].includes(process.env.BENCH_SHORT ?? '')
   cleanUpOnSignals(say)
   const backings = backingsFrom(process.env)
-  const plan = planFor(short ? 'short' : 'full', backings.mongoUrl !== null)
+  const plan = planFor(short ? 'short' : 'full')
   const started = new Date()
   const machine = describeMachine()
   const mongodb = backings.mongoUrl

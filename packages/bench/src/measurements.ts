@@ -155,7 +155,7 @@ export async function measureStart (
   try {
     floor = await startFloor(backings, deployment.signingKey, workDir)
     forgetFloor = onInterrupt(floor.stop)
-    seeder = backings.mongoUrl ? await storeSeeder(deployment) : apiSeeder(deployment)
+    seeder = backings.mongoUrl ? await storeSeeder(deployment) : await apiSeeder(deployment)
     const accounts: Account[] = []
     const session = { deployment, floor, accounts, pool: new ChallengePool() }
     const growth: GrowthPoint[] = []

@@ -45,7 +45,9 @@ export async function profileStart (
   const windows: Window[] = []
 
   try {
-    const seeder = backings.mongoUrl ? await storeSeeder(deployment) : apiSeeder(deployment)
+    const seeder = backings.mongoUrl
+      ? await storeSeeder(deployment)
+      : await apiSeeder(deployment)
     const accounts = await seeder.add(0, ACCOUNTS)
     await seeder.close()
     await deployment.quiet()
