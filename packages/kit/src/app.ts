@@ -18,6 +18,11 @@ declare module 'fastify' {
     userId: string | null
     /** The `error` code of the answer, when it is an error; metrics count refusals by it. */
     errorCode: string | null
+    /**
+     * Set by a route whose 5xx answer is deliberate (readiness while shutting
+     * down): its request line is then not logged as an error.
+     */
+    expectedFailure: boolean
   }
 }
 
@@ -87,6 +92,7 @@ export function createApp (options: AppOptions): FastifyInstance {
   app.removeContentTypeParser('text/plain')
   app.decorateRequest('userId', null)
   app.decorateRequest('errorCode', null)
+  app.decorateRequest('expectedFailure', false)
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
@@ -134,7 +140,7 @@ function logRequest (request: FastifyRequest, reply: FastifyReply, level: 'info'
     user_id: request.userId ?? undefined
   }
 
-  if (status >= 500) request.log.error(line, 'request')
+  if (status >= 500 && !request.expectedFailure) request.log.error(line, 'request')
   else request.log[level](line, 'request')
 }
 

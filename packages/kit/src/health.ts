@@ -1,9 +1,12 @@
 import type { FastifyInstance } from 'fastify'
+import { isMemoryUrl } from './config.js'
 
 /** A named check of one backing service; it resolves when the service answers. */
 export interface ReadinessCheck {
   name: string
   check: () => Promise<void>
+  /** An in-memory stand-in: nothing to check, and `/readyz` says `memory`, not `ok`. */
+  standIn?: true
 }
 
 export interface Health {
@@ -14,6 +17,8 @@ export interface Health {
 const CHECK_TIMEOUT_MS = 1500
 
 async function runCheck (check: ReadinessCheck): Promise<string> {
+  if (check.standIn) return 'memory'
+
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new Error('timed out')), CHECK_TIMEOUT_MS)
@@ -30,8 +35,28 @@ async function runCheck (check: ReadinessCheck): Promise<string> {
 }
 
 /**
+ * A service's readiness checks with its in-memory stand-ins named: each
+ * dependency whose address is `memory://` is listed as a stand-in, in place
+ * of any check of that name, so `/readyz` lists every dependency and never
+ * calls a stand-in `ok`. `addresses` maps a check's name to its setting's value.
+ */
+export function withStandIns (
+  checks: ReadinessCheck[],
+  addresses: Record<string, string>
+): ReadinessCheck[] {
+  const standIns = Object.entries(addresses)
+    .filter(([, address]) => isMemoryUrl(address))
+    .map(([name]) => name)
+
+  return [
+    ...checks.filter((check) => !standIns.includes(check.name)),
+    ...standIns.map((name) => ({ name, check: async () => {}, standIn: true as const }))
+  ]
+}
+
+/**
  * Registers `/healthz` (the process is alive) and `/readyz` (every backing
- * service answers and the process is not shutting down).
+ * service answers or is a stand-in, and the process is not shutting down).
  */
 export function registerHealth (app: FastifyInstance, checks: ReadinessCheck[]): Health {
   let shuttingDown = false
@@ -39,13 +64,20 @@ export function registerHealth (app: FastifyInstance, checks: ReadinessCheck[]):
   app.get('/healthz', async () => ({ status: 'ok' }))
 
   app.get('/readyz', async (request, reply) => {
-    const results: Record<string, string> = {}
-    await Promise.all(checks.map(async (check) => {
-      results[check.name] = await runCheck(check)
-    }))
+    const outcomes = await Promise.all(checks.map(runCheck))
+    const results: Record<string, string> = Object.fromEntries(
+      checks.map((check, i) => [check.name, outcomes[i] as string]))
 
-    const ready = !shuttingDown && Object.values(results).every((result) => result === 'ok')
-    if (!ready) request.log.warn({ checks: results, shutting_down: shuttingDown }, 'not ready')
+    const failing = Object.values(results).includes('unavailable')
+    const ready = !shuttingDown && !failing
+    const detail = { checks: results, shutting_down: shuttingDown }
+    if (failing) {
+      request.log.warn(detail, 'not ready')
+    } else if (shuttingDown) {
+      // The 503 that tells load balancers to stop sending work here: expected, not a fault.
+      request.expectedFailure = true
+      request.log.info(detail, 'not ready: shutting down')
+    }
 
     return reply.code(ready ? 200 : 503).send({
       status: ready ? 'ready' : 'not_ready',

@@ -9,6 +9,7 @@ import {
   reach,
   registerHealth,
   trustProxyFrom,
+  withStandIns,
   type ReadinessCheck,
   type Transport
 } from '@twofa/kit'
@@ -53,7 +54,7 @@ async function main (): Promise<void> {
   const service = createAuthService(config, transports, redis)
 
   const app = createApp({ logger: log, trustProxy: trustProxyFrom(config.TRUST_PROXY) })
-  const health = registerHealth(app, checks)
+  const health = registerHealth(app, withStandIns(checks, { redis: config.REDIS_URL }))
   await app.register(service.publicRoutes)
   await app.register(metricsRoutes)
   await app.listen({ host: config.HOST, port: config.PORT })

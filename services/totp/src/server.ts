@@ -1,4 +1,4 @@
-import { createLogger, exitOnStartFailure, serveService } from '@twofa/kit'
+import { createLogger, exitOnStartFailure, serveService, withStandIns } from '@twofa/kit'
 import { connectTotpBackends } from './backends.js'
 import { loadTotpConfig } from './config.js'
 import { createTotpService } from './service.js'
@@ -10,7 +10,12 @@ async function main (): Promise<void> {
 
   const backends = await connectTotpBackends(config, log)
   const service = await createTotpService(config, log, backends)
-  await serveService(service, config, log, backends.checks)
+  const checks = withStandIns(backends.checks, {
+    redis: config.REDIS_URL,
+    mongodb: config.MONGO_URL,
+    rabbitmq: config.AMQP_URL
+  })
+  await serveService(service, config, log, checks)
 }
 
 main().catch((error: unknown) => exitOnStartFailure('totp', error))

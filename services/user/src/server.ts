@@ -1,4 +1,4 @@
-import { createLogger, exitOnStartFailure, serveService } from '@twofa/kit'
+import { createLogger, exitOnStartFailure, serveService, withStandIns } from '@twofa/kit'
 import { connectUserBackends } from './backends.js'
 import { loadUserConfig } from './config.js'
 import { createUserService } from './service.js'
@@ -10,7 +10,11 @@ async function main (): Promise<void> {
 
   const backends = await connectUserBackends(config, log)
   const service = await createUserService(config, log, backends)
-  await serveService(service, config, log, backends.checks)
+  const checks = withStandIns(backends.checks, {
+    mongodb: config.MONGO_URL,
+    rabbitmq: config.AMQP_URL
+  })
+  await serveService(service, config, log, checks)
 }
 
 main().catch((error: unknown) => exitOnStartFailure('user', error))

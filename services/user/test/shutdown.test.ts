@@ -135,7 +135,19 @@ t.test('on SIGTERM a request in flight gets its normal answer and the process ex
     t.equal(await exited, 0, 'the process exited 0')
     t.ok(Date.now() - signalled < 10_000, `and within the bound (${Date.now() - signalled} ms)`)
     t.match(service.output(), /"msg":"stopped"/)
+    t.notMatch(service.output(), /"level":"error"/, 'the deliberate 503 is not logged as an error')
+    t.match(service.output(), /"level":"info".*"msg":"not ready: shutting down"/)
   })
+
+t.test('/readyz lists each dependency on an in-memory stand-in as "memory"', async (t) => {
+  const { base } = await startUserService(t, { AMQP_URL: 'memory://' })
+
+  const response = await fetch(`${base}/readyz`)
+
+  t.equal(response.status, 200)
+  t.same((await response.json() as { checks: unknown }).checks,
+    { mongodb: 'memory', rabbitmq: 'memory' })
+})
 
 t.test('the public port serves Prometheus metrics', async (t) => {
   const { base } = await startUserService(t)
