@@ -26,7 +26,8 @@ function buildMetrics (): ProcessMetrics {
     }),
     refusals: new Counter({
       name: 'twofa_http_refusals_total',
-      help: 'Answers with a 4xx status, by route pattern and error code.',
+      help: 'Answers with a 4xx status, by route pattern and error code; ' +
+        'once per client request: /internal/* routes are not counted.',
       labelNames: ['route', 'status', 'error'] as const,
       registers: [registry]
     })
@@ -44,9 +45,17 @@ export function processMetrics (): ProcessMetrics {
 }
 
 /**
+ * Internal routes answer the calls a public request makes (a wrong code is
+ * refused by `/internal/challenges/verify` and then by `/api/sso/verify-2fa`);
+ * the public route counts that refusal, so the internal one does not.
+ */
+const INTERNAL_ROUTES = '/internal/'
+
+/**
  * Measures one answered request. The route is the pattern
  * (`/api/admin/users/:id`), never the path, so the number of series stays
- * bounded; requests that matched no route share `unmatched`.
+ * bounded; requests that matched no route share `unmatched`. A refusal is
+ * counted once per client request, under its public route.
  */
 export function observeResponse (request: FastifyRequest, reply: FastifyReply): void {
   const metrics = processMetrics()
@@ -57,7 +66,8 @@ export function observeResponse (request: FastifyRequest, reply: FastifyReply): 
     { method: request.method, route, status_code: status },
     reply.elapsedTime / 1000
   )
-  if (reply.statusCode >= 400 && reply.statusCode < 500) {
+  const refused = reply.statusCode >= 400 && reply.statusCode < 500
+  if (refused && !route.startsWith(INTERNAL_ROUTES)) {
     metrics.refusals.inc({ route, status, error: request.errorCode ?? 'unknown' })
   }
 }

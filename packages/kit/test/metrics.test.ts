@@ -81,6 +81,21 @@ t.test('a refusal is counted by route and error code', async (t) => {
   }), 1)
 })
 
+t.test('a refusal on an internal route is not counted: ' +
+  'the public route that made the call counts it', async (t) => {
+  const app = build(t)
+  app.post('/internal/checks', async () => { throw commonErrors.forbidden() })
+  const labels = { route: '/internal/checks', status: '403', error: 'forbidden' }
+  const timed = { method: 'POST', route: '/internal/checks', status_code: '403' }
+
+  const counted = await growth('twofa_http_refusals_total', labels, async () => {
+    t.equal((await app.inject({ method: 'POST', url: '/internal/checks' })).statusCode, 403)
+  })
+
+  t.equal(counted, 0)
+  t.equal(await valueOf('twofa_http_request_duration_seconds_count', timed), 1, 'still timed')
+})
+
 t.test('a path that matches no route is counted once under "unmatched"', async (t) => {
   const app = build(t)
   const labels = { route: 'unmatched', status: '404', error: 'not_found' }

@@ -49,6 +49,29 @@ t.test('the one-process start counts second-factor checks by outcome at /metrics
   t.equal(sample(after, refusal) - sample(before, refusal), 1, 'and the refusal by route')
 })
 
+/** The sum of every series of a metric whose labels include `labels`. */
+function total (exposition: string, metric: string, labels: string): number {
+  return exposition.split('\n')
+    .filter((line) => line.startsWith(`${metric}{`) && line.includes(labels))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0)
+}
+
+t.test('a wrong code is counted as one refusal, not once more for the internal call ' +
+  'behind it', async (t) => {
+  const h = await startHarness(t)
+  const { temp } = await challengedUser(h)
+  const sum = (text: string) =>
+    total(text, 'twofa_http_refusals_total', 'error="invalid_code"')
+  const before = await scrape(h)
+
+  await h.call('POST', '/api/sso/verify-2fa', { temp_token: temp, totp_code: '000000' })
+  await h.call('POST', '/api/sso/verify-2fa', { temp_token: temp, totp_code: '000001' })
+
+  const after = await scrape(h)
+  t.equal(sum(after) - sum(before), 2, 'two wrong codes, two refusals across all routes')
+  t.notMatch(after, /^twofa_http_refusals_total\{route="\/internal\//m, 'no internal route')
+})
+
 t.test('two systems in one process share one registry without registering twice', async (t) => {
   const first = await startHarness(t)
   const second = await startHarness(t)
