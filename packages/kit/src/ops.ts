@@ -80,18 +80,45 @@ function parseArgs (words: string[], options: Record<string, OptionKind>): OpsAr
   }
 }
 
-function usage<S extends object, C> (program: OpsProgram<S, C>): string {
+function usage<Config extends object, C> (program: OpsProgram<Config, C>): string {
   const lines = Object.entries(program.commands).map(([name, command]) =>
     `  ${name} ${command.usage}\n      ${command.summary}`)
   return `usage: ops.js COMMAND [OPTIONS]\n\ncommands:\n${lines.join('\n')}\n`
 }
 
-/** The settings among `stores` that name an in-memory stand-in. */
-function standInsOf (config: object, stores: string[]): string[] {
-  return stores.filter((key) => {
+/**
+ * The service's settings for one command, checked with its own schema, and
+ * with real servers where the command works; or null, once `fail` has said
+ * what is wrong.
+ */
+function settingsFor<Config extends object> (
+  configure: () => Config,
+  command: { name: string, stores: string[], service: string },
+  fail: (message: string) => void
+): Config | null {
+  let config: Config
+  try {
+    config = configure()
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    fail('invalid configuration:')
+    for (const problem of error.problems) process.stderr.write(`  ${problem}\n`)
+    return null
+  }
+
+  const standIns = command.stores.filter((key) => {
     const value = (config as Record<string, unknown>)[key]
     return typeof value === 'string' && isMemoryUrl(value)
   })
+  if (standIns.length > 0) {
+    fail(`${command.name}: refused: an in-memory stand-in would live only inside this ` +
+      `command, so nothing it did would last or reach the ${command.service} service:`)
+    for (const key of standIns) {
+      process.stderr.write(`  ${key}: is memory://; set it to the server the service uses\n`)
+    }
+    return null
+  }
+  return config
 }
 
 /**
@@ -102,8 +129,8 @@ function standInsOf (config: object, stores: string[]): string[] {
  * closes what it opened. Resolves to the exit code: 0 done, 1 failed, 2 a
  * usage or configuration mistake.
  */
-export async function runOps<S extends object, C> (
-  program: OpsProgram<S, C>,
+export async function runOps<Config extends object, C> (
+  program: OpsProgram<Config, C>,
   argv: string[]
 ): Promise<number> {
   const [name, ...words] = argv
@@ -127,25 +154,9 @@ export async function runOps<S extends object, C> (
     return 2
   }
 
-  let config: S
-  try {
-    config = program.configure()
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error
-    fail('invalid configuration:')
-    for (const problem of error.problems) process.stderr.write(`  ${problem}\n`)
-    return 2
-  }
-
-  const standIns = standInsOf(config, command.stores)
-  if (standIns.length > 0) {
-    fail(`${name}: refused: an in-memory stand-in would live only inside this command, ` +
-      `so nothing it did would last or reach the ${program.service} service:`)
-    for (const key of standIns) {
-      process.stderr.write(`  ${key}: is memory://; set it to the server the service uses\n`)
-    }
-    return 2
-  }
+  const config = settingsFor(program.configure,
+    { name, stores: command.stores, service: program.service }, fail)
+  if (config === null) return 2
 
   const log = createLogger({
     service: `${program.service}-ops`,
