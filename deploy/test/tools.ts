@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseAllDocuments } from 'yaml'
+import { programMissing } from '../../packages/testing/dist/skips.js'
 
 /** The repository's top directory. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -14,9 +15,8 @@ export function readRepoFile (path: string): string {
 export interface ToolResult {
   status: number | null
   stdout: string
+  /** What the tool wrote on stderr, or why it could not run at all. */
   stderr: string
-  /** Set when the program could not be started at all, e.g. not installed. */
-  missing: string | null
 }
 
 /**
@@ -24,36 +24,38 @@ export interface ToolResult {
  * environment, so variables of the caller's shell (REDIS_URL, LOG_LEVEL…)
  * cannot change what the tool sees.
  */
-export function runTool (command: string, args: string[], install: string): ToolResult {
+export function runTool (command: string, args: string[]): ToolResult {
   const result = spawnSync(command, args, {
     cwd: ROOT,
     encoding: 'utf8',
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' },
     timeout: 60_000
   })
-  const missing = (result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT'
-    ? `${command} is not installed: ${install}`
-    : null
   return {
     status: result.status,
     stdout: result.stdout ?? '',
-    stderr: result.stderr ?? '',
-    missing
+    stderr: result.error ? `${command}: ${result.error.message}` : result.stderr ?? ''
   }
+}
+
+/** Why the docker-compose tests skip here (it is not installed), or false. */
+export function composeMissing (): string | false {
+  return programMissing('docker-compose', 'apt-get install -y --no-install-recommends docker-compose')
 }
 
 /** docker-compose (v1, from Debian) on the top-level compose file. */
 export function compose (args: string[], envFile = '.env.example'): ToolResult {
-  return runTool(
-    'docker-compose',
-    ['--env-file', envFile, '-f', 'docker-compose.yml', ...args],
-    'apt-get install -y --no-install-recommends docker-compose'
-  )
+  return runTool('docker-compose', ['--env-file', envFile, '-f', 'docker-compose.yml', ...args])
+}
+
+/** Why the kustomize tests skip here (kubectl is not installed), or false. */
+export function kubectlMissing (): string | false {
+  return programMissing('kubectl', 'install kubectl (it includes kustomize)')
 }
 
 /** The objects `kubectl kustomize DIR` renders, DIR relative to the repository. */
 export function kustomize (dir: string): ToolResult & { objects: KubeObject[] } {
-  const result = runTool('kubectl', ['kustomize', dir], 'install kubectl (it includes kustomize)')
+  const result = runTool('kubectl', ['kustomize', dir])
   const objects = result.status === 0 ? parseYamlStream(result.stdout) : []
   return { ...result, objects }
 }

@@ -1,7 +1,7 @@
 import type { Test } from 'tap'
 import { connect, type Channel, type ChannelModel } from 'amqplib'
 import { pino } from 'pino'
-import { LogCapture, uniqueName, type Backing } from '@twofa/testing'
+import { LogCapture, present, uniqueName, type Backing, type Unavailable } from '@twofa/testing'
 import { AmqpBus, type AmqpBusSettings } from '../src/amqp-bus.js'
 
 export interface Fixture {
@@ -31,15 +31,17 @@ export function channelRunner (model: ChannelModel): WithChannel {
 }
 
 /**
- * A RabbitMQ bus with names no other run uses. When the test ends it is
- * closed, and the queues of `consumers` and both exchanges are deleted.
+ * A RabbitMQ bus with names no other run uses, for a test declared with
+ * `skip: skipWithout(amqp)`. When the test ends it is closed, and the queues
+ * of `consumers` and both exchanges are deleted.
  */
 export async function amqpFixture (
   t: Test,
-  backing: Backing,
+  amqp: Backing | Unavailable,
   consumers: string[],
   overrides: Partial<AmqpBusSettings> = {}
 ): Promise<Fixture> {
+  const backing = present(amqp)
   const name = uniqueName('bus')
   const settings = { url: backing.url, exchange: `${name}.events`, queuePrefix: `${name}.` }
   const logs = new LogCapture()

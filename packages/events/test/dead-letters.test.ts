@@ -1,12 +1,13 @@
 import t from 'tap'
-import { amqpBacking } from '@twofa/testing'
+import { amqpBacking, skipWithout } from '@twofa/testing'
 import { createEnvelope } from '../src/contract.js'
 import { replayDeadLetters } from '../src/dead-letters.js'
 import { amqpFixture, readyCount, type Fixture } from './amqp-fixture.js'
 import { waitFor } from './bus-contract.js'
 
-const backing = await amqpBacking()
-t.teardown(async () => { await backing.stop() })
+const amqp = await amqpBacking()
+const noAmqp = skipWithout(amqp)
+t.teardown(amqp.stop)
 
 /** A consumer whose handler always fails, so each event it gets ends in its dead letters. */
 async function failingConsumer (fixture: Fixture, consumer: string): Promise<void> {
@@ -17,8 +18,9 @@ async function failingConsumer (fixture: Fixture, consumer: string): Promise<voi
   })
 }
 
-t.test('replay moves dead letters back to the exchange under their event type', async (t) => {
-  const fixture = await amqpFixture(t, backing, ['broken'])
+t.test('replay moves dead letters back to the exchange ' +
+  'under their event type', { skip: noAmqp }, async (t) => {
+  const fixture = await amqpFixture(t, amqp, ['broken'])
   await failingConsumer(fixture, 'broken')
   const event = createEnvelope('user.deleted', { user_id: 'u1' })
   await fixture.bus.publish(event)
@@ -39,8 +41,9 @@ t.test('replay moves dead letters back to the exchange under their event type', 
   }
 })
 
-t.test('replay leaves a dead letter that no queue would take where it is', async (t) => {
-  const fixture = await amqpFixture(t, backing, ['broken'])
+t.test('replay leaves a dead letter that no queue would take ' +
+  'where it is', { skip: noAmqp }, async (t) => {
+  const fixture = await amqpFixture(t, amqp, ['broken'])
   await failingConsumer(fixture, 'broken')
   const dead = `${fixture.settings.queuePrefix}broken.dead`
   const orphan = createEnvelope('user.created', { user_id: 'u2', email: 'u2@example.com' })
@@ -54,8 +57,9 @@ t.test('replay leaves a dead letter that no queue would take where it is', async
   t.same(result, { queue: dead, replayed: 0, kept: 1, left: 1 })
 })
 
-t.test('replay names the queue when the consumer never ran on the broker', async (t) => {
-  const fixture = await amqpFixture(t, backing, [])
+t.test('replay names the queue when the consumer never ran ' +
+  'on the broker', { skip: noAmqp }, async (t) => {
+  const fixture = await amqpFixture(t, amqp, [])
 
   await t.rejects(replayDeadLetters(fixture.settings, 'absent'), {
     message: /no queue .*absent\.dead: the absent consumer never ran/

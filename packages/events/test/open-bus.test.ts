@@ -1,7 +1,7 @@
 import t from 'tap'
 import { connect } from 'amqplib'
 import { pino } from 'pino'
-import { amqpBacking, LogCapture, uniqueName } from '@twofa/testing'
+import { amqpBacking, LogCapture, present, skipWithout, uniqueName } from '@twofa/testing'
 import { AmqpBus } from '../src/amqp-bus.js'
 import { MemoryBus } from '../src/memory-bus.js'
 import { openBus } from '../src/open-bus.js'
@@ -16,8 +16,11 @@ t.test('memory:// opens the in-memory bus and says so in the log', async (t) => 
   t.match(logs.text(), /in-memory event bus/)
 })
 
-t.test('an amqp:// address opens the RabbitMQ bus', async (t) => {
-  const backing = await amqpBacking()
+const amqp = await amqpBacking()
+t.teardown(amqp.stop)
+
+t.test('an amqp:// address opens the RabbitMQ bus', { skip: skipWithout(amqp) }, async (t) => {
+  const backing = present(amqp)
   const name = uniqueName('open')
 
   const bus = await openBus(
@@ -31,7 +34,6 @@ t.test('an amqp:// address opens the RabbitMQ bus', async (t) => {
     await channel.deleteExchange(`${name}.events`)
     await channel.deleteExchange(`${name}.events.dlx`)
     await admin.close()
-    await backing.stop()
   })
 
   t.type(bus, AmqpBus)

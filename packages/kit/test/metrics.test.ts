@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { pino } from 'pino'
 import { AmqpBus, createEnvelope, MemoryBus, type Envelope } from '@twofa/events'
-import { amqpBacking, deleteAmqpTopology, uniqueName } from '@twofa/testing'
+import { amqpBacking, deleteAmqpTopology, present, skipWithout, uniqueName } from '@twofa/testing'
 import { createApp } from '../src/app.js'
 import { commonErrors } from '../src/errors.js'
 import { createLogger } from '../src/logger.js'
@@ -148,9 +148,12 @@ t.test('a publish the bus refuses is counted as a failure of its type', async (t
   t.equal(grew, 1)
 })
 
+const amqp = await amqpBacking()
+t.teardown(amqp.stop)
+
 t.test('on RabbitMQ a handler that keeps failing is counted as retried, ' +
-  'redelivered and dead-lettered', async (t) => {
-  const backing = await amqpBacking()
+  'redelivered and dead-lettered', { skip: skipWithout(amqp) }, async (t) => {
+  const backing = present(amqp)
   const name = uniqueName('metrics')
   const consumer = `${name}_c`
   const bus = await AmqpBus.connect({
@@ -162,7 +165,6 @@ t.test('on RabbitMQ a handler that keeps failing is counted as retried, ' +
     await bus.close()
     await deleteAmqpTopology(backing.url, [`${name}.events`, `${name}.events.dlx`],
       [`${name}.${consumer}`, `${name}.${consumer}.dead`])
-    await backing.stop()
   })
   await bus.subscribe({
     consumer,

@@ -6,12 +6,22 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
-import { LogCapture, redisBacking, uniqueName } from '@twofa/testing'
+import {
+  LogCapture,
+  present,
+  programMissing,
+  redisBacking,
+  skipWithout,
+  uniqueName
+} from '@twofa/testing'
 import { createLogger } from '../src/logger.js'
 import { connectRedis, redisTarget } from '../src/redis.js'
 
-const backing = await redisBacking()
-t.teardown(backing.stop)
+const redis = await redisBacking()
+const noRedis = skipWithout(redis)
+t.teardown(redis.stop)
+/** The outage tests start and stop a redis-server of their own. */
+const noRedisServer = programMissing('redis-server', 'apt-get install -y redis-server')
 
 async function freePort (): Promise<number> {
   const server = net.createServer()
@@ -82,10 +92,11 @@ function capture (): { logs: LogCapture, log: ReturnType<typeof createLogger> } 
   return { logs, log: createLogger({ service: 'test', level: 'info', destination: logs }) }
 }
 
-t.test('every key the client writes carries the prefix', async (t) => {
+t.test('every key the client writes carries the prefix', { skip: noRedis }, async (t) => {
+  const { url } = present(redis)
   const prefix = `${uniqueName('kit')}:`
-  const client = await connectRedis({ url: backing.url, keyPrefix: prefix }, capture().log)
-  const plain = new Redis(backing.url)
+  const client = await connectRedis({ url, keyPrefix: prefix }, capture().log)
+  const plain = new Redis(url)
   t.teardown(async () => {
     await plain.del(`${prefix}challenge`)
     client.disconnect()
@@ -99,7 +110,7 @@ t.test('every key the client writes carries the prefix', async (t) => {
 })
 
 t.test('K21 while Redis is down a command fails ' +
-  'at once instead of waiting in a queue', async (t) => {
+  'at once instead of waiting in a queue', { skip: noRedisServer }, async (t) => {
   const server = await ownRedis(t)
   const client = await connectRedis({ url: server.url, keyPrefix: 'k21:' }, capture().log)
   t.teardown(() => client.disconnect())
@@ -112,7 +123,8 @@ t.test('K21 while Redis is down a command fails ' +
   await t.rejects(client.get('a'), /enableOfflineQueue/)
 })
 
-t.test('K21 after Redis comes back the same client works again', async (t) => {
+t.test('K21 after Redis comes back ' +
+  'the same client works again', { skip: noRedisServer }, async (t) => {
   const server = await ownRedis(t)
   const { logs, log } = capture()
   const client = await connectRedis({ url: server.url, keyPrefix: 'k21:' }, log)

@@ -1,7 +1,16 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { amqpBacking, mongoBacking, redisBacking, uniqueName } from './backing.js'
+import {
+  amqpBacking,
+  mongoBacking,
+  present,
+  redisBacking,
+  skipWithout,
+  uniqueName,
+  type Backing,
+  type Unavailable
+} from './backing.js'
 import { deleteAmqpTopology, deleteRedisPrefix, dropMongoDatabases } from './cleanup.js'
 import { freePort, startProcess, waitForOk, type ServiceProcess } from './processes.js'
 
@@ -15,6 +24,35 @@ type Env = Record<string, string>
 export interface ClusterTest {
   comment: (message: string) => void
   teardown: (stop: () => Promise<void>) => void
+}
+
+/**
+ * What clusters run on, found once per test file before its tests are
+ * declared: Redis and RabbitMQ, and MongoDB when there is one (else each
+ * service's in-memory store).
+ */
+export interface ClusterBackings {
+  redis: Backing | Unavailable
+  amqp: Backing | Unavailable
+  mongo: Backing | Unavailable
+  /** The `skip` option of a test that starts a cluster: why it cannot, or false. */
+  skip: string | false
+  /** Stops what finding them started (containers); for the file's teardown. */
+  stop: () => Promise<void>
+}
+
+/** Finds Redis, RabbitMQ and MongoDB once, for the clusters of one test file. */
+export async function clusterBackings (): Promise<ClusterBackings> {
+  const redis = await redisBacking()
+  const amqp = await amqpBacking()
+  const mongo = await mongoBacking()
+  return {
+    redis,
+    amqp,
+    mongo,
+    skip: skipWithout(redis, amqp),
+    stop: async () => { await Promise.all([redis.stop(), amqp.stop(), mongo.stop()]) }
+  }
 }
 
 export interface ClusterOptions {
@@ -193,17 +231,19 @@ function processSpecs (
 /**
  * Starts the user, totp and auth services as processes of their own from
  * their builds (services/<name>/dist/server.js), on real Redis and RabbitMQ
- * and on MongoDB when MONGO_URL names one (else each service's in-memory
- * store), under names no other run uses. Every process is stopped and what
- * the services wrote is deleted when the test ends.
+ * and on MongoDB when there is one (else each service's in-memory store),
+ * under names no other run uses, in a test declared with
+ * `skip: backings.skip`. Every process is stopped and what the services
+ * wrote is deleted when the test ends.
  */
 export async function startCluster (
   t: ClusterTest,
+  backings: ClusterBackings,
   options: ClusterOptions = {}
 ): Promise<Cluster> {
-  const redis = await redisBacking()
-  const amqp = await amqpBacking()
-  const mongo = await mongoBacking()
+  const redis = present(backings.redis)
+  const amqp = present(backings.amqp)
+  const { mongo } = backings
   const durable = 'url' in mongo
   t.comment(durable ? 'MongoDB: MONGO_URL' : `MongoDB: in-memory stores (${mongo.skip})`)
 
@@ -241,7 +281,6 @@ export async function startCluster (
       .flatMap((c) => [`${place.queuePrefix}${c}`, `${place.queuePrefix}${c}.dead`])
     await deleteAmqpTopology(amqp.url, [place.exchange, `${place.exchange}.dlx`], queues)
     if (durable) await dropMongoDatabases(mongo.url, [place.databases.user, place.databases.totp])
-    await Promise.all([redis.stop(), amqp.stop(), durable ? mongo.stop() : undefined])
   })
 
   for (const name of specs.keys()) await start(name)

@@ -1,4 +1,5 @@
 export * from './backing.js'
+export * from './skips.js'
 export * from './log-capture.js'
 export * from './totp.js'
 export * from './processes.js'

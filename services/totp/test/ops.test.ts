@@ -13,8 +13,10 @@ import {
   freePort,
   mongoBacking,
   openMongoTestDatabase,
+  present,
   redisBacking,
   runCommand,
+  skipWithout,
   startProcess,
   uniqueName,
   waitForOk,
@@ -32,8 +34,11 @@ const userServer = join(here, '..', '..', 'user', 'dist', 'server.js')
 const redis = await redisBacking()
 const amqp = await amqpBacking()
 const mongo = await mongoBacking()
-const noMongo = 'skip' in mongo ? `${mongo.skip}; factors in memory die with the process` : false
-t.comment(noMongo
+/** Every test that runs a command on the servers needs Redis and RabbitMQ. */
+const noServers = skipWithout(redis, amqp)
+const noMongo = noServers ||
+  ('skip' in mongo && `${mongo.skip}; factors in memory die with the process`)
+t.comment('skip' in mongo
   ? 'MongoDB: none, so the tests that read stored factors skip; the others use memory://'
   : 'MongoDB: real server from MONGO_URL')
 t.teardown(async () => {
@@ -77,13 +82,15 @@ interface Run {
  */
 async function setUp (t: Test, eventTypes: string[]): Promise<Run> {
   const run = uniqueName('ops')
+  const redisUrl = present(redis).url
+  const amqpUrl = present(amqp).url
   const database = 'url' in mongo ? await openMongoTestDatabase(mongo, 'ops') : null
   const factors = database ? await MongoFactorStore.open(database.db) : null
-  const events = await captureEvents(amqp.url, `${run}.events`, eventTypes)
+  const events = await captureEvents(amqpUrl, `${run}.events`, eventTypes)
   t.teardown(async () => {
     await events.close()
-    await deleteRedisPrefix(redis.url, `${run}:`)
-    await deleteAmqpTopology(amqp.url, [`${run}.events`, `${run}.events.dlx`],
+    await deleteRedisPrefix(redisUrl, `${run}:`)
+    await deleteAmqpTopology(amqpUrl, [`${run}.events`, `${run}.events.dlx`],
       [`${run}.totp`, `${run}.totp.dead`, `${run}.user`, `${run}.user.dead`])
     await database?.drop()
   })
@@ -94,11 +101,11 @@ async function setUp (t: Test, eventTypes: string[]): Promise<Run> {
     env: {
       NODE_ENV: 'test',
       INTERNAL_TOKEN: internalToken,
-      REDIS_URL: redis.url,
+      REDIS_URL: redisUrl,
       REDIS_PREFIX: `${run}:`,
       MONGO_URL: 'url' in mongo ? mongo.url : 'memory://',
       MONGO_DB: database?.db.databaseName ?? 'unused',
-      AMQP_URL: amqp.url,
+      AMQP_URL: amqpUrl,
       AMQP_EXCHANGE: `${run}.events`,
       AMQP_QUEUE_PREFIX: `${run}.`,
       JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json',
@@ -111,7 +118,8 @@ async function setUp (t: Test, eventTypes: string[]): Promise<Run> {
 
 /** Locks a user's second step the way wrong codes do. */
 async function lock (env: Record<string, string>, userId: string): Promise<RedisVolatileStore> {
-  const state = new RedisVolatileStore(new Redis(redis.url, { keyPrefix: env.REDIS_PREFIX }))
+  const { url } = present(redis)
+  const state = new RedisVolatileStore(new Redis(url, { keyPrefix: env.REDIS_PREFIX }))
   const policy = { limit: 1, windowSeconds: 60, lockSeconds: 900 }
   const attempt = await state.reserveAccountAttempt(userId, policy)
   if (attempt.status !== 'reserved') throw new Error('could not reserve an attempt')
@@ -188,7 +196,7 @@ t.test('an option the command does not take is refused with its usage', async (t
 })
 
 t.test('a count option out of range is refused with its usage before any work is announced',
-  async (t) => {
+  { skip: noServers }, async (t) => {
     const run = await setUp(t, [])
 
     const result = await runCommand(ops, ['rotate-key', '--batch', '0'], run.env)
@@ -199,7 +207,7 @@ t.test('a count option out of range is refused with its usage before any work is
   })
 
 t.test('a command refuses the in-memory stand-ins of the servers it works on, ' +
-  'naming each setting', async (t) => {
+  'naming each setting', { skip: noServers }, async (t) => {
   const run = await setUp(t, ['twofactor.unlocked'])
 
   const result = await runCommand(ops, ['unlock', '--user-id', 'u1'], {
@@ -217,7 +225,7 @@ t.test('a command refuses the in-memory stand-ins of the servers it works on, ' 
 })
 
 t.test('a user service that does not answer is named by its setting and address, ' +
-  'without the credential', async (t) => {
+  'without the credential', { skip: noServers }, async (t) => {
   const run = await setUp(t, [])
   const port = await freePort()
 
@@ -233,7 +241,7 @@ t.test('a user service that does not answer is named by its setting and address,
 })
 
 t.test('unlock lifts the lock on a user found by email and publishes twofactor.unlocked',
-  async (t) => {
+  { skip: noServers }, async (t) => {
     const run = await setUp(t, ['twofactor.unlocked'])
     const users = await startUserService(t, run.env)
     const userId = await users.register('locked@example.com')
@@ -320,10 +328,10 @@ t.test('rotate-key reports a secret that no configured key opens and exits 1',
   })
 
 t.test('replay-dead-letters gives the totp consumer its dead-lettered events again',
-  async (t) => {
+  { skip: noServers }, async (t) => {
     const run = await setUp(t, ['ops.dead_letters_replayed'])
     const settings = {
-      url: amqp.url,
+      url: present(amqp).url,
       exchange: run.env.AMQP_EXCHANGE as string,
       queuePrefix: run.env.AMQP_QUEUE_PREFIX as string
     }

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { redisBacking, uniqueName } from '@twofa/testing'
+import { present, redisBacking, skipWithout, uniqueName } from '@twofa/testing'
 import { MemoryVolatileStore } from '../src/store/volatile.js'
 import { RedisVolatileStore } from '../src/store/redis-volatile.js'
 import { volatileStoreContract } from './volatile-store-contract.js'
@@ -12,8 +12,11 @@ t.test('in-memory stand-in', async (t) => {
   })
 })
 
-t.test('Redis', async (t) => {
-  const backing = await redisBacking()
+const redis = await redisBacking()
+t.teardown(redis.stop)
+
+t.test('Redis', { skip: skipWithout(redis) }, async (t) => {
+  const backing = present(redis)
   const prefix = `${uniqueName('volatile')}:`
   const admin = new Redis(backing.url)
 
@@ -21,7 +24,6 @@ t.test('Redis', async (t) => {
     const keys = await admin.keys(`${prefix}*`)
     if (keys.length > 0) await admin.del(...keys)
     admin.disconnect()
-    await backing.stop()
   })
 
   const stores: RedisVolatileStore[] = []

@@ -8,7 +8,9 @@ import {
   deleteAmqpTopology,
   mongoBacking,
   openMongoTestDatabase,
+  present,
   runCommand,
+  skipWithout,
   uniqueName,
   type CommandResult,
   type EventCapture
@@ -23,8 +25,11 @@ const silentLog = { info: () => {}, warn: () => {}, error: () => {} }
 
 const amqp = await amqpBacking()
 const mongo = await mongoBacking()
-const noMongo = 'skip' in mongo ? `${mongo.skip}; users in memory die with the process` : false
-t.comment(noMongo
+/** Every test that runs a command on the servers needs RabbitMQ. */
+const noAmqp = skipWithout(amqp)
+const noMongo = noAmqp ||
+  ('skip' in mongo && `${mongo.skip}; users in memory die with the process`)
+t.comment('skip' in mongo
   ? 'MongoDB: none, so the tests that read stored users skip; the others use memory://'
   : 'MongoDB: real server from MONGO_URL')
 t.teardown(async () => {
@@ -40,12 +45,13 @@ interface Run {
 /** Names of the test's own, the environment of an ops process, an ear on the exchange. */
 async function setUp (t: Test, eventTypes: string[]): Promise<Run> {
   const run = uniqueName('user_ops')
+  const amqpUrl = present(amqp).url
   const database = 'url' in mongo ? await openMongoTestDatabase(mongo, 'user_ops') : null
   const store = database ? await MongoUserStore.open(database.db) : null
-  const events = await captureEvents(amqp.url, `${run}.events`, eventTypes)
+  const events = await captureEvents(amqpUrl, `${run}.events`, eventTypes)
   t.teardown(async () => {
     await events.close()
-    await deleteAmqpTopology(amqp.url, [`${run}.events`, `${run}.events.dlx`], [])
+    await deleteAmqpTopology(amqpUrl, [`${run}.events`, `${run}.events.dlx`], [])
     await database?.drop()
   })
 
@@ -57,7 +63,7 @@ async function setUp (t: Test, eventTypes: string[]): Promise<Run> {
       INTERNAL_TOKEN: randomBytes(32).toString('base64url'),
       MONGO_URL: 'url' in mongo ? mongo.url : 'memory://',
       MONGO_DB: database?.db.databaseName ?? 'unused',
-      AMQP_URL: amqp.url,
+      AMQP_URL: amqpUrl,
       AMQP_EXCHANGE: `${run}.events`,
       AMQP_QUEUE_PREFIX: `${run}.`,
       JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json'
@@ -108,7 +114,7 @@ t.test('create-admin gives an existing account the admin role and keeps its pass
   })
 
 t.test('create-admin refuses in-memory stand-ins for MongoDB and RabbitMQ, naming each setting',
-  async (t) => {
+  { skip: noAmqp }, async (t) => {
     const run = await setUp(t, ['user.admin_granted'])
 
     const result = await runCommand(ops, ['create-admin', '--email', 'root@example.com'],
@@ -143,7 +149,8 @@ t.test('create-admin refuses an email that sign-up would refuse, saying why',
     t.match(result.stderr, `--email: ${EMAIL_PROBLEMS.domain}`)
   })
 
-t.test('ADMIN_EMAIL is checked with the sign-up rule, and the reason is listed', async (t) => {
+t.test('ADMIN_EMAIL is checked with the sign-up rule, ' +
+  'and the reason is listed', { skip: noAmqp }, async (t) => {
   const run = await setUp(t, [])
 
   const result = await runCommand(ops, ['create-admin', '--email', 'boss@example.com'], {

@@ -7,6 +7,8 @@ import {
   amqpBacking,
   deleteAmqpTopology,
   freePort,
+  present,
+  skipWithout,
   startProcess,
   uniqueName,
   waitForOk,
@@ -15,6 +17,7 @@ import {
 
 const server = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'server.js')
 const amqp = await amqpBacking()
+const noAmqp = skipWithout(amqp)
 t.teardown(async () => { await amqp.stop() })
 
 interface Running {
@@ -25,11 +28,13 @@ interface Running {
 }
 
 /**
- * The user service as a process on real RabbitMQ (users in its in-memory
- * store, which this test does not need to outlive the process).
+ * The user service as a process on real RabbitMQ unless `env` says
+ * otherwise (users in its in-memory store, which this test does not need to
+ * outlive the process).
  */
 async function startUserService (t: Test, env: Record<string, string> = {}): Promise<Running> {
   const run = uniqueName('shutdown')
+  const amqpUrl = env.AMQP_URL ?? present(amqp).url
   const port = await freePort()
   const service = startProcess('user', server, {
     NODE_ENV: 'test',
@@ -37,7 +42,7 @@ async function startUserService (t: Test, env: Record<string, string> = {}): Pro
     INTERNAL_PORT: String(await freePort()),
     INTERNAL_TOKEN: randomBytes(32).toString('base64url'),
     MONGO_URL: 'memory://',
-    AMQP_URL: amqp.url,
+    AMQP_URL: amqpUrl,
     AMQP_EXCHANGE: `${run}.events`,
     AMQP_QUEUE_PREFIX: `${run}.`,
     JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json',
@@ -48,7 +53,8 @@ async function startUserService (t: Test, env: Record<string, string> = {}): Pro
   })
   t.teardown(async () => {
     await service.stop()
-    await deleteAmqpTopology(amqp.url, [`${run}.events`, `${run}.events.dlx`],
+    if (amqpUrl === 'memory://') return
+    await deleteAmqpTopology(amqpUrl, [`${run}.events`, `${run}.events.dlx`],
       [`${run}.user`, `${run}.user.dead`])
   })
 
@@ -92,7 +98,7 @@ async function until (what: string, condition: () => Promise<boolean>): Promise<
 }
 
 t.test('on SIGTERM a request in flight gets its normal answer and the process exits 0',
-  async (t) => {
+  { skip: noAmqp }, async (t) => {
     const { service, base, port, exited } = await startUserService(t, {
       SHUTDOWN_DELAY_SECONDS: '1'
     })
@@ -149,7 +155,7 @@ t.test('/readyz lists each dependency on an in-memory stand-in as "memory"', asy
     { mongodb: 'memory', rabbitmq: 'memory' })
 })
 
-t.test('the public port serves Prometheus metrics', async (t) => {
+t.test('the public port serves Prometheus metrics', { skip: noAmqp }, async (t) => {
   const { base } = await startUserService(t)
   await fetch(`${base}/api/users/me`)
 

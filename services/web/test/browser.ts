@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import type { Test } from 'tap'
+import { programMissing } from '@twofa/testing'
 
 export const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 export const webRoot = join(repositoryRoot, 'services/web/dist')
@@ -29,12 +30,9 @@ const CHROMIUM_FLAGS = [
   '--disable-sync'
 ]
 
-/** Why the browser tests cannot run here, or null when they can. */
-export function chromiumMissing (): string | null {
-  return existsSync(CHROMIUM)
-    ? null
-    : `chromium is not installed (${CHROMIUM}); ` +
-      '.ci/run installs it with apt-get install -y chromium'
+/** Why the browser tests cannot run here, or false when they can. */
+export function chromiumMissing (): string | false {
+  return programMissing(CHROMIUM, '.ci/run installs it with apt-get install -y chromium')
 }
 
 export interface StepOptions {

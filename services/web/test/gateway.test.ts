@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { startCluster, type Cluster } from '@twofa/testing'
+import { clusterBackings, startCluster, type Cluster } from '@twofa/testing'
 import { chromiumMissing, openBrowser, webRoot } from './browser.js'
 import { nginxMissing, startGateway, type Gateway, type Upstreams } from './gateway.js'
 import { checkSecurityHeaders } from './headers.js'
@@ -8,7 +8,9 @@ import { walkThePages } from './walk.js'
 const USER = { name: 'Bea Example', email: 'bea@example.com', password: 'correct horse battery' }
 const ADMIN = { name: 'Admin', email: 'root@example.com', password: 'admin password 123' }
 
-const missing = chromiumMissing() ?? nginxMissing()
+const backings = await clusterBackings()
+t.teardown(backings.stop)
+const missing = chromiumMissing() || nginxMissing() || backings.skip
 
 async function answer (gateway: Gateway, path: string, init: RequestInit = {}) {
   const response = await fetch(`${gateway.url}${path}`, init)
@@ -88,9 +90,9 @@ async function checkRouting (t: Test, gateway: Gateway, serviceLogs: () => strin
 }
 
 t.test('the three services behind the nginx gateway, walked in chromium', {
-  skip: missing ?? false
+  skip: missing
 }, async (t) => {
-  const cluster = await startCluster(t, {
+  const cluster = await startCluster(t, backings, {
     serviceEnv: {
       user: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password },
       // auth trusts a proxy on loopback for client addresses, as it trusts

@@ -10,16 +10,14 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort, waitForOk } from '@twofa/testing'
+import { freePort, programMissing, waitForOk } from '@twofa/testing'
 import { repositoryRoot } from './browser.js'
 
 export const NGINX = '/usr/sbin/nginx'
 
-/** Why the gateway cannot run here, or null when it can. */
-export function nginxMissing (): string | null {
-  return existsSync(NGINX)
-    ? null
-    : `nginx is not installed (${NGINX}); .ci/run installs it with apt-get install -y nginx`
+/** Why the gateway cannot run here, or false when it can. */
+export function nginxMissing (): string | false {
+  return programMissing(NGINX, '.ci/run installs it with apt-get install -y nginx')
 }
 
 export interface Upstreams {

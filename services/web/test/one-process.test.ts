@@ -22,7 +22,7 @@ const ADMIN = { name: 'Admin', email: 'root@example.com', password: 'admin passw
 const missing = chromiumMissing()
 
 t.test('the one-process start serves the pages, and a person walks them in chromium', {
-  skip: missing ?? false
+  skip: missing
 }, async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'twofa-web-'))
   const port = await freePort()
