@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { LogCapture } from '@twofa/testing'
-import { buildErrorHandler, createApp } from '../src/app.js'
+import { buildErrorHandler, createApp, trustProxyProblem } from '../src/app.js'
 import { commonErrors } from '../src/errors.js'
 import { createLogger } from '../src/logger.js'
 
@@ -384,4 +384,14 @@ t.test('an error handler built with extra fields adds them to every error body',
     error: 'forbidden',
     message: 'You are not allowed to do this.'
   })
+})
+
+t.test('a TRUST_PROXY value is checked entry by entry, without repeating it', async (t) => {
+  for (const good of ['', 'true', 'false', 'loopback', '10.0.0.1', '10.0.0.0/8',
+    '10.0.0.0/255.0.0.0', 'fe80::/10', 'loopback, 192.168.0.0/16, uniquelocal']) {
+    t.equal(trustProxyProblem(good), null, `"${good}" is accepted`)
+  }
+  t.match(trustProxyProblem('not an ip'), /\(entry 1 of 1 is not\)$/)
+  t.match(trustProxyProblem('loopback,10.0.0.0/33,1'), /\(entry 2, 3 of 3 is not\)$/)
+  t.notMatch(trustProxyProblem('secret-looking-value') ?? '', 'secret-looking-value')
 })

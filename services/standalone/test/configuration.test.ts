@@ -81,6 +81,9 @@ t.test('pnpm start lists the problems of every service at once, each by its sett
     ACCESS_TOKEN_TTL_SECONDS: '0',
     INTERNAL_TOKEN: 'short',
     TOTP_WINDOW: '5',
+    LOCKOUT_SECONDS: '100',
+    LOCKOUT_MAX_SECONDS: '10',
+    TRUST_PROXY: 'not an ip',
     ADMIN_EMAIL: 'notanemail'
   })
 
@@ -88,11 +91,12 @@ t.test('pnpm start lists the problems of every service at once, each by its sett
   t.match(result.stderr, /^twofa: cannot start: invalid configuration:$/m)
   // PORT is the start's own, ACCESS_TOKEN_TTL_SECONDS auth's, TOTP_WINDOW totp's, ADMIN_* user's.
   for (const name of ['PORT', 'INTERNAL_TOKEN', 'ACCESS_TOKEN_TTL_SECONDS', 'TOTP_WINDOW',
-    'ADMIN_EMAIL', 'ADMIN_PASSWORD']) {
+    'LOCKOUT_MAX_SECONDS', 'TRUST_PROXY', 'ADMIN_EMAIL', 'ADMIN_PASSWORD']) {
     t.match(result.stderr, new RegExp(`^  ${name}: `, 'm'), `${name} is listed`)
   }
   t.equal(result.stderr.match(/^ {2}INTERNAL_TOKEN: /gm)?.length, 1, 'a shared setting once')
   t.notMatch(result.stderr, 'short', 'no value is repeated')
+  t.notMatch(result.stderr, 'not an ip', 'not even one that is no secret')
   t.equal(result.stdout, '', 'nothing was started, so nothing was logged')
 })
 

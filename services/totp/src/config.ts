@@ -59,6 +59,14 @@ const schema = z.object({
   LOCKOUT_WINDOW_SECONDS: positiveInt(86_400)
 }).superRefine((env, ctx) => {
   refuseMemoryInProduction(env, ['REDIS_URL', 'MONGO_URL', 'AMQP_URL'], ctx)
+  const { LOCKOUT_SECONDS: first, LOCKOUT_MAX_SECONDS: longest } = env
+  if (typeof first === 'number' && typeof longest === 'number' && longest < first) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['LOCKOUT_MAX_SECONDS'],
+      message: 'must be at least LOCKOUT_SECONDS: the longest pause cannot be less than the first'
+    })
+  }
 
   const { TOTP_ENCRYPTION_KEYS: keys, TOTP_ENCRYPTION_KEY_ID: kid } = env
   if (typeof keys !== 'string' || typeof kid !== 'string') return
