@@ -132,6 +132,7 @@ export function createProofChecker (deps: TwoFactorDeps) {
       log.warn({ user_id: userId, until, lock_seconds: lockedSeconds },
         '2fa locked for this account after too many wrong codes')
     }
+    return lockedSeconds
   }
 
   /**
@@ -162,7 +163,10 @@ export function createProofChecker (deps: TwoFactorDeps) {
     const userId = factor.userId
     if (outcome.ok) await recordSuccess(userId, outcome, purpose, log)
     else if (outcome.reason !== 'superseded') {
-      await recordFailure(userId, attempt, outcome, purpose, log)
+      // The wrong code that spends the budget says so, rather than counting
+      // attempts that the lock has just taken away.
+      const lockedSeconds = await recordFailure(userId, attempt, outcome, purpose, log)
+      if (lockedSeconds > 0) throw locked(lockedSeconds * 1000)
     }
     return outcome
   }
