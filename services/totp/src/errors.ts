@@ -21,6 +21,7 @@ export const errors = defineErrors({
   },
   already_enabled: { status: 409, message: 'Two-factor authentication is already on.' },
   not_enabled: { status: 409, message: 'Two-factor authentication is not on.' },
+  account_deleted: { status: 404, message: 'This account no longer exists.' },
   no_pending_enrollment: {
     status: 409,
     message: 'There is no setup to confirm, or it expired; start the setup again.'

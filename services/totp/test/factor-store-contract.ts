@@ -52,6 +52,32 @@ export function factorStoreContract (t: Test, subject: FactorStoreSubject): void
     t.strictSame(await store.get('user-1'), factor)
   })
 
+  t.test('a user marked deleted gets no factor, and stays marked after the outbox empties',
+    async (t) => {
+      const store = await subject.open()
+      const factor = factorFor('gone')
+      await store.create(factor, eventFor('gone', 'on'))
+
+      await store.markDeleted('gone')
+      await store.remove('gone', factor.factorId, eventFor('gone', 'off'))
+      for (const entry of await store.pending(100)) await store.done(entry)
+
+      t.equal(await store.isDeleted('gone'), true)
+      t.equal(await store.create(factorFor('gone', 'again'), eventFor('gone')), false)
+      t.equal(await store.get('gone'), null)
+      t.equal(await store.isDeleted('someone-else'), false)
+      t.same(await store.page(null, 10), [], 'key rotation sees no factor for it')
+    })
+
+  t.test('marking a user without a factor deleted still refuses one later', async (t) => {
+    const store = await subject.open()
+
+    await store.markDeleted('never-enrolled')
+
+    t.equal(await store.create(factorFor('never-enrolled'), eventFor('x')), false)
+    t.same(await store.pending(10), [], 'the mark is no event')
+  })
+
   t.test('get returns null for a user without a factor', async (t) => {
     const store = await subject.open()
 

@@ -476,6 +476,19 @@ t.test('an admin cannot turn off their own 2FA through the admin route', async (
   t.notOk((await types()).includes('twofactor.disabled'))
 })
 
+t.test('a token that outlives its deleted account cannot turn 2FA on again', async (t) => {
+  const { twoFactor, enroll } = setup()
+  await enroll()
+  const started = await twoFactor.startEnrollment('u2', 'b@example.com')
+
+  await twoFactor.removeForDeletedUser('u1', quiet)
+  await twoFactor.removeForDeletedUser('u2', quiet)
+
+  await rejects(t, twoFactor.startEnrollment('u1', 'a@example.com'), 'account_deleted')
+  await rejects(t, twoFactor.confirmEnrollment('u2', '000000', quiet), 'no_pending_enrollment')
+  t.ok(started.secret, 'the pending setup of u2 was dropped with the account')
+})
+
 t.test('removing a deleted user\'s factor is safe to repeat and publishes once', async (t) => {
   const { twoFactor, enroll, types } = setup()
   await enroll()

@@ -25,6 +25,7 @@ export function createEnrollment (deps: TwoFactorDeps, proofs: ProofChecker) {
 
   return {
     async startEnrollment (userId: string, account: string) {
+      if (await factors.isDeleted(userId)) throw errors.account_deleted()
       if (await factors.get(userId)) throw errors.already_enabled()
 
       const secret = generateSecret()
@@ -82,7 +83,11 @@ export function createEnrollment (deps: TwoFactorDeps, proofs: ProofChecker) {
         user_id: userId,
         factor_id: pending.factorId
       })
-      if (!await factors.create(factor, enabled)) throw errors.already_enabled()
+      if (!await factors.create(factor, enabled)) {
+        // Deleted since the setup began: the token outlived its account.
+        if (await factors.isDeleted(userId)) throw errors.account_deleted()
+        throw errors.already_enabled()
+      }
 
       await state.dropPending(userId)
       log.info({ user_id: userId }, '2fa enabled')

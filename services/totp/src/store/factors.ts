@@ -52,6 +52,12 @@ export interface FactorStore extends OutboxSource {
     previous: SealedSecret,
     next: SealedSecret
   ) => Promise<boolean>
+  /**
+   * Remembers that the user was deleted: `create` refuses them from then on,
+   * so a token issued before the deletion cannot turn 2FA on again.
+   */
+  markDeleted: (userId: string) => Promise<void>
+  isDeleted: (userId: string) => Promise<boolean>
   /** Factors in user id order after `afterUserId`, `limit` at a time; for key rotation. */
   page: (afterUserId: string | null, limit: number) => Promise<Factor[]>
   close: () => Promise<void>
@@ -64,6 +70,7 @@ function copy (factor: Factor): Factor {
 interface Slot {
   factor: Factor | null
   outbox: string[]
+  deleted?: boolean
 }
 
 /** The in-memory factor store, for the one-process quick start. */
@@ -77,7 +84,7 @@ export class MemoryFactorStore implements FactorStore {
 
   async create (factor: Factor, event: Envelope): Promise<boolean> {
     const slot = this.slot(factor.userId)
-    if (slot.factor) return false
+    if (slot.factor || slot.deleted === true) return false
     slot.factor = copy(factor)
     slot.outbox.push(outboxRecord(event))
     return true
@@ -132,6 +139,14 @@ export class MemoryFactorStore implements FactorStore {
     return true
   }
 
+  async markDeleted (userId: string): Promise<void> {
+    this.slot(userId).deleted = true
+  }
+
+  async isDeleted (userId: string): Promise<boolean> {
+    return this.slots.get(userId)?.deleted === true
+  }
+
   async page (afterUserId: string | null, limit: number): Promise<Factor[]> {
     return [...this.slots.entries()]
       .filter(([id, slot]) => slot.factor && (afterUserId === null || id > afterUserId))
@@ -152,7 +167,9 @@ export class MemoryFactorStore implements FactorStore {
     const slot = this.slots.get(entry.owner)
     if (!slot) return
     slot.outbox = slot.outbox.filter((raw) => raw !== entry.raw)
-    if (!slot.factor && slot.outbox.length === 0) this.slots.delete(entry.owner)
+    if (!slot.factor && slot.outbox.length === 0 && slot.deleted !== true) {
+      this.slots.delete(entry.owner)
+    }
   }
 
   async close (): Promise<void> {}

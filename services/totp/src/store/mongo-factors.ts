@@ -22,6 +22,8 @@ interface FactorDocument {
   /** Events written with the changes they describe, as JSON, oldest first. */
   outbox: string[]
   outbox_pending: boolean
+  /** The user was deleted: this document stays, and no factor is created again. */
+  deleted?: boolean
 }
 
 function toFactor (userId: string, fields: FactorFields): Factor {
@@ -83,7 +85,7 @@ export class MongoFactorStore implements FactorStore {
       // Matches a missing document or one whose factor is off; with a factor
       // on, the upsert's insert hits the primary key instead.
       await this.collection.updateOne(
-        { _id: factor.userId, factor: null },
+        { _id: factor.userId, factor: null, deleted: { $ne: true } },
         { $set: { factor: fields, outbox_pending: true }, ...withEvent(event) },
         { upsert: true }
       )
@@ -153,6 +155,21 @@ export class MongoFactorStore implements FactorStore {
     return result.modifiedCount === 1
   }
 
+  async markDeleted (userId: string): Promise<void> {
+    await this.collection.updateOne(
+      { _id: userId },
+      {
+        $set: { deleted: true },
+        $setOnInsert: { factor: null, outbox: [], outbox_pending: false }
+      },
+      { upsert: true }
+    )
+  }
+
+  async isDeleted (userId: string): Promise<boolean> {
+    return await this.collection.countDocuments({ _id: userId, deleted: true }, { limit: 1 }) > 0
+  }
+
   async page (afterUserId: string | null, limit: number): Promise<Factor[]> {
     const filter = afterUserId === null
       ? { factor: { $ne: null } }
@@ -173,7 +190,7 @@ export class MongoFactorStore implements FactorStore {
     await this.collection.updateOne({ _id: entry.owner }, { $pull: { outbox: entry.raw } })
     // A document whose factor is off and whose events are out has no reason to stay.
     const empty = { _id: entry.owner, outbox: { $size: 0 } }
-    const gone = await this.collection.deleteOne({ ...empty, factor: null })
+    const gone = await this.collection.deleteOne({ ...empty, factor: null, deleted: { $ne: true } })
     if (gone.deletedCount === 0) {
       await this.collection.updateOne(empty, { $set: { outbox_pending: false } })
     }
