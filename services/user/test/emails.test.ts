@@ -39,6 +39,26 @@ t.test('control, format and space characters are refused anywhere in an email', 
   }
 })
 
+t.test('default-ignorable code points are refused anywhere in an email, ' +
+  'though the rule reads them as marks or letters', async (t) => {
+  for (const address of [
+    'al\u034fice@example.com',
+    'alice\ufe0f@example.com',
+    'ali\udb40\udd00ce@example.com',
+    'ali\u180bce@example.com',
+    'ali\u17b4ce@example.com',
+    'ali\u115fce@example.com',
+    'ali\u3164ce@example.com',
+    'alice@exa\u034fmple.com',
+    'alice@exa\ufe0fmple.com',
+    'alice@exa\u3164mple.com',
+    'alice@example.co\u034fm'
+  ]) {
+    t.equal(emailProblem(normaliseEmail(address)), EMAIL_PROBLEMS.invisible,
+      JSON.stringify(address))
+  }
+})
+
 t.test('an email needs exactly one @ with something on each side', async (t) => {
   for (const address of ['alice', 'alice@', '@example.com', 'a@b@example.com', '']) {
     t.equal(emailProblem(address), EMAIL_PROBLEMS.shape, address)

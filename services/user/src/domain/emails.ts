@@ -9,7 +9,10 @@ import { commonErrors } from '@twofa/kit'
  * refuses.
  *
  * - No control, format or other invisible character (Unicode category C:
- *   zero-width spaces, direction marks, …) and no whitespace anywhere.
+ *   zero-width spaces, direction marks, …), no default-ignorable code point
+ *   (combining grapheme joiner, variation selectors, Hangul fillers, …: they
+ *   are letters or marks to the rule below, but draw nothing, and IDNA
+ *   drops some of them) and no whitespace anywhere.
  * - Before the @: letters and decimal digits of any script (with their
  *   combining marks) and `.` `_` `+` `-` `'`; no dot first, last or twice
  *   in a row.
@@ -35,7 +38,7 @@ const LOCAL_ATOM = String.raw`(?:${ALNUM}|[_+'-])+`
 const LOCAL_PART = new RegExp(String.raw`^${LOCAL_ATOM}(?:\.${LOCAL_ATOM})*$`, 'u')
 const LABEL = new RegExp(String.raw`^${ALNUM}(?:(?:${ALNUM}|-)*${ALNUM})?$`, 'u')
 const TOP_LEVEL = /^(?:(?:\p{L}\p{M}*){2,}|xn--[a-z0-9-]+)$/iu
-const INVISIBLE_OR_SPACE = /[\p{C}\p{Z}\s]/u
+const INVISIBLE_OR_SPACE = /[\p{C}\p{Z}\s\p{Default_Ignorable_Code_Point}]/u
 const LOOKALIKE_SCRIPTS = [/\p{Script=Latin}/u, /\p{Script=Greek}/u, /\p{Script=Cyrillic}/u]
 
 export const EMAIL_PROBLEMS = {
@@ -71,9 +74,12 @@ function domainProblem (domain: string): string | null {
   if (labels.some(mixesLookalikeScripts)) return EMAIL_PROBLEMS.mixedScripts
 
   // The ASCII (punycode) form is what DNS carries and what the label limit counts.
-  const ascii = domainToASCII(domain)
-  if (ascii === '') return EMAIL_PROBLEMS.domain
-  if (ascii.split('.').some((label) => label.length > LABEL_MAX_BYTES)) return EMAIL_PROBLEMS.domain
+  // A label that IDNA maps to nothing would vanish from it: another domain.
+  const ascii = domainToASCII(domain).split('.')
+  if (ascii.length !== labels.length || ascii.some((label) => label === '')) {
+    return EMAIL_PROBLEMS.domain
+  }
+  if (ascii.some((label) => label.length > LABEL_MAX_BYTES)) return EMAIL_PROBLEMS.domain
   return null
 }
 

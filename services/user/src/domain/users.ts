@@ -4,7 +4,9 @@ import { createEnvelope } from '@twofa/events'
 import { errors } from '../errors.js'
 import { checkedEmail } from './emails.js'
 import { emailKeyOf, type Role, type User, type UserStore } from '../store/users.js'
+import { checkedName } from './names.js'
 import { hashPassword, PasswordChecker } from './passwords.js'
+import { requireWellFormed } from './text.js'
 
 export interface UsersDeps {
   store: UserStore
@@ -45,12 +47,15 @@ export function createUsers (deps: UsersDeps) {
     name: string,
     roles: Role[]
   ): Promise<User | null> {
+    requireWellFormed('email', email)
+    requireWellFormed('password', password)
+    requireWellFormed('name', name)
     const address = checkedEmail(email)
     const user: User = {
       id: randomUUID(),
       email: address,
       emailKey: emailKeyOf(address),
-      name: name.trim(),
+      name: checkedName(name),
       passwordHash: await hashPassword(password),
       roles,
       twoFactorEnabled: false,
@@ -81,9 +86,13 @@ export function createUsers (deps: UsersDeps) {
 
     /**
      * Checks an email and password. An unknown email and a wrong password
-     * give the same answer after the same work.
+     * give the same answer after the same work. Text that is not well-formed
+     * is refused (400) before any lookup: it would hash like other passwords.
      */
     async verifyCredentials (email: string, password: string): Promise<User | null> {
+      requireWellFormed('email', email)
+      requireWellFormed('password', password)
+
       const user = await store.findByEmail(email)
       const ok = await passwords.check(user?.passwordHash ?? null, password)
       return ok ? user : null

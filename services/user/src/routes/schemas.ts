@@ -24,10 +24,14 @@ export const password = { type: 'string', minLength: 1, maxLength: 128 } as cons
 /** NIST SP 800-63B: at least 8 characters, any characters, not all blank. */
 export const newPassword = { type: 'string', minLength: 8, maxLength: 128, pattern: '\\S' } as const
 
+/** The schema bounds the work; domain/names.ts checks what the name may show. */
 export const displayName = {
   type: 'string',
   minLength: 1,
   maxLength: 100,
+  description: 'At least one letter, digit, punctuation mark or symbol; no control, format ' +
+    'or invisible characters, except the zero-width joiner and non-joiner and variation ' +
+    'selectors',
   pattern: `^[^${INVISIBLE}]*[^\\s${INVISIBLE}][^${INVISIBLE}]*$`
 } as const
 export const userId = {
