@@ -8,6 +8,7 @@ import {
   buildErrorHandler,
   CHALLENGE_TOKEN_USE,
   clearSessionCookies,
+  commonErrors,
   proofFrom,
   recoveryCodeSchema,
   setSessionCookies,
@@ -60,6 +61,24 @@ const verifyBody = {
     recovery_code: recoveryCodeSchema
   }
 } as const
+
+/** Only an unpaired UTF-16 surrogate matches with the `u` flag: a pair is one code point. */
+const LONE_SURROGATE = /\p{Cs}/u
+
+/**
+ * Refuses an email or password that is not well-formed Unicode. Sent on as
+ * UTF-8, each lone surrogate would become U+FFFD, so different passwords
+ * would check out as the same one.
+ */
+function requireWellFormed (credentials: { email: string, password: string }): void {
+  for (const [field, value] of Object.entries(credentials)) {
+    if (LONE_SURROGATE.test(value)) {
+      throw commonErrors.invalid_request({
+        message: `The ${field} is not well-formed Unicode text: it holds an unpaired surrogate.`
+      })
+    }
+  }
+}
 
 interface ChallengeClaims {
   aud: unknown
@@ -154,6 +173,8 @@ export async function ssoRoutes (app: FastifyInstance, opts: SsoOptions): Promis
     schema: { body: tokenBody }
   }, async (request, reply) => {
     const { email, password } = request.body
+    requireWellFormed({ email, password })
+
     const attempt = await opts.throttle.reserve(email)
     const account = await opts.users.verifyCredentials(email, password, request.id)
     if (!account) {
