@@ -21,7 +21,7 @@ export function loadConfig<S extends z.ZodType> (
   schema: S,
   env: Record<string, string | undefined>
 ): Readonly<z.infer<S>> {
-  const result = schema.safeParse(env)
+  const result = schema.safeParse(env, { error: notSetMessage })
   const problems = result.success
     ? []
     : result.error.issues.map((issue) =>
@@ -36,6 +36,16 @@ export function loadConfig<S extends z.ZodType> (
 
   if (!result.success || problems.length > 0) throw new ConfigError(service, problems)
   return Object.freeze(result.data)
+}
+
+/**
+ * zod's own words for a missing value name types ("expected string, received
+ * undefined"); an operator needs the name of the setting. A field's own
+ * message, like `backingUrl`'s, still comes first.
+ */
+function notSetMessage (issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code !== 'invalid_type' || issue.input !== undefined) return undefined
+  return `${issue.path?.join('.') ?? 'a setting'} is not set`
 }
 
 /** An environment flag: "true"/"1"/"yes" and "false"/"0"/"no". */

@@ -168,7 +168,18 @@ t.test('a whole-object check with checkEvenIfFieldsFail is listed beside a faile
     const error = t.throws(() => loadConfig('svc', schema, { B: 'x' })) as ConfigError
 
     t.same(error.problems, [
-      'A: Invalid input: expected string, received undefined',
+      'A: A is not set',
       'B: must be b'
     ])
+  })
+
+t.test('a missing setting is said to be not set, in a field\'s own words if it has them',
+  async (t) => {
+    t.same(problemsOf({ ...valid, INTERNAL_TOKEN: undefined, REDIS_URL: undefined }), [
+      'INTERNAL_TOKEN: INTERNAL_TOKEN is not set',
+      'REDIS_URL: REDIS_URL is not set (give redis://… or memory://)'
+    ])
+    t.same(problemsOf({ ...valid, INTERNAL_TOKEN: 'short' }), [
+      'INTERNAL_TOKEN: must be at least 32 characters'
+    ], 'a value that is set but wrong keeps its reason')
   })

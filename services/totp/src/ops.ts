@@ -7,7 +7,6 @@ import {
   httpTransport,
   replayCommand,
   runOps,
-  UsageError,
   type OpsArgs,
   type OpsBase,
   type OpsCommand
@@ -47,15 +46,42 @@ async function open (
   }
 }
 
-/** The user an option names: `--user-id` as is, `--email` through the user service. */
+/** The options that name the user a command acts on. */
+const USER_OPTIONS = { email: 'text', 'user-id': 'text' } as const
+
+/** What the user-service answers 404 with when the user is not there (and only then). */
+const NO_SUCH_USER = 'user_not_found'
+
+/**
+ * A light check of an address to look up: the user service, which owns the
+ * full rule, answers "no user" for anything else that is not an account.
+ */
+const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+$/
+
+/** What is wrong with the options naming the user, for the usage message. */
+function checkUserOptions (args: OpsArgs): string[] {
+  const email = args.get('email')
+  if ((args.get('user-id') === undefined) === (email === undefined)) {
+    return ['give either --email or --user-id']
+  }
+  if (email !== undefined && !EMAIL_SHAPE.test(email.trim())) {
+    return ['--email must be one address of the form name@example.com']
+  }
+  return []
+}
+
+/**
+ * The id of the user an option names, `--email` or `--user-id`, checked
+ * with the user service so that a mistyped id is refused rather than acted
+ * on. `checkUserOptions` has made sure exactly one is given.
+ */
 async function userIdFrom (ops: TotpOps, args: OpsArgs): Promise<string> {
   const id = args.get('user-id')
-  const email = args.get('email')
-  if ((id === undefined) === (email === undefined)) {
-    throw new UsageError('give either --email or --user-id')
-  }
-  if (id !== undefined) return id
-  return await userIdByEmail(ops.config, email as string)
+  const email = (args.get('email') ?? '').trim()
+  const [path, who] = id === undefined
+    ? [`/internal/users?email=${encodeURIComponent(email)}`, `the email ${email}`]
+    : [`/internal/users/${encodeURIComponent(id)}`, `the id ${id}`]
+  return await userIdAt(ops.config, path, who)
 }
 
 /** Why a call failed, in a word where there is one (ECONNREFUSED), never a credential. */
@@ -66,34 +92,37 @@ function reasonOf (error: unknown): string {
 }
 
 /**
- * Asks the user service's internal API for the id of an email. A failure
- * names the setting and the address it tried (never the credential), so
- * the operator knows what to check.
+ * Asks the user service's internal API for a user's id. "No such user" is
+ * only the service's own error code: any other answer (a 404 from a server
+ * without the internal routes, say) names the setting and the address it
+ * tried (never the credential), so the operator knows what to check.
  */
-async function userIdByEmail (config: TotpConfig, email: string): Promise<string> {
-  const base = config.USER_SERVICE_URL
-  if (!base) {
-    throw new UsageError('USER_SERVICE_URL must be set to find a user by email (or give --user-id)')
-  }
+async function userIdAt (config: TotpConfig, path: string, who: string): Promise<string> {
+  // The command requires the setting, so it is there.
+  const base = config.USER_SERVICE_URL as string
   const where = `the user service at USER_SERVICE_URL=${describeUrl(base)}`
   const transport = httpTransport(base, { token: config.INTERNAL_TOKEN })
 
   let response
   try {
-    response = await transport({
-      method: 'GET',
-      path: `/internal/users?email=${encodeURIComponent(email)}`
-    })
+    response = await transport({ method: 'GET', path })
   } catch (error) {
     throw new Error(`${where} did not answer (${reasonOf(error)})`)
   }
 
-  if (response.status === 404) throw new Error(`no user has the email ${email}`)
+  const body = (response.body ?? {}) as { id?: unknown, error?: unknown }
+  if (response.status === 404 && body.error === NO_SUCH_USER) {
+    throw new Error(`no user has ${who}`)
+  }
   if (response.status === 401 || response.status === 403) {
     throw new Error(`${where} refused INTERNAL_TOKEN: it must be the one that service has`)
   }
-  if (response.status !== 200) throw new Error(`${where} answered ${response.status}`)
-  return (response.body as { id: string }).id
+  if (response.status !== 200 || typeof body.id !== 'string') {
+    const code = typeof body.error === 'string' ? ` ${body.error}` : ''
+    throw new Error(`${where} answered something unexpected (${response.status}${code}): ` +
+      'is the address its internal port?')
+  }
+  return body.id
 }
 
 function describeTally (tally: RotationTally, kid: string): string {
@@ -106,8 +135,10 @@ const commands: Record<string, OpsCommand<TotpOps>> = {
   'disable-2fa': {
     summary: 'Turns 2FA off for a user who lost both device and recovery codes; lifts a lock too.',
     usage: '--email EMAIL | --user-id ID',
-    options: { email: 'text', 'user-id': 'text' },
+    options: USER_OPTIONS,
     stores: ['MONGO_URL', 'REDIS_URL', 'AMQP_URL'],
+    requires: ['USER_SERVICE_URL'],
+    check: checkUserOptions,
     run: async (ops, args, say) => {
       const userId = await userIdFrom(ops, args)
       await ops.service.twoFactor.adminDisable(userId, OPS_ACTOR, ops.log)
@@ -119,8 +150,10 @@ const commands: Record<string, OpsCommand<TotpOps>> = {
   unlock: {
     summary: 'Lifts the lock on an account\'s second step and forgets its wrong codes.',
     usage: '--email EMAIL | --user-id ID',
-    options: { email: 'text', 'user-id': 'text' },
+    options: USER_OPTIONS,
     stores: ['REDIS_URL', 'AMQP_URL'],
+    requires: ['USER_SERVICE_URL'],
+    check: checkUserOptions,
     run: async (ops, args, say) => {
       const userId = await userIdFrom(ops, args)
       const lockedMs = await ops.backends.state.lockedForMs(userId)
@@ -179,6 +212,7 @@ const commands: Record<string, OpsCommand<TotpOps>> = {
 exitWith(runOps({
   service: 'totp',
   commands,
-  configure: () => loadTotpConfig(process.env),
+  env: process.env,
+  configure: loadTotpConfig,
   open
 }, process.argv.slice(2)))

@@ -148,6 +148,7 @@ async function storeFactor (
 /** The user service as a process: ops finds users by email through its internal API. */
 async function startUserService (t: Test, env: Record<string, string>): Promise<{
   internal: string
+  public: string
   register: (email: string) => Promise<string>
 }> {
   const port = await freePort()
@@ -163,6 +164,7 @@ async function startUserService (t: Test, env: Record<string, string>): Promise<
 
   return {
     internal: `http://127.0.0.1:${internalPort}`,
+    public: `http://127.0.0.1:${port}`,
     register: async (email) => {
       const response = await fetch(`http://127.0.0.1:${port}/api/users`, {
         method: 'POST',
@@ -183,16 +185,56 @@ t.test('a configuration with several mistakes is refused with every one listed',
 
   t.equal(result.code, 2)
   for (const name of ['INTERNAL_TOKEN', 'REDIS_URL', 'MONGO_URL', 'AMQP_URL', 'JWKS_URL',
-    'RECOVERY_CODE_PEPPER', 'TOTP_ENCRYPTION_KEYS']) {
+    'RECOVERY_CODE_PEPPER', 'TOTP_ENCRYPTION_KEYS', 'USER_SERVICE_URL']) {
     t.match(result.stderr, new RegExp(`^  ${name}: `, 'm'), `${name} is listed`)
   }
+})
+
+t.test('each missing setting is said to be not set, in the same words', async (t) => {
+  const result = await runCommand(ops, ['unlock', '--user-id', 'u1'], {})
+
+  t.equal(result.code, 2)
+  for (const name of ['INTERNAL_TOKEN', 'REDIS_URL', 'JWKS_URL', 'RECOVERY_CODE_PEPPER',
+    'USER_SERVICE_URL']) {
+    t.match(result.stderr, new RegExp(`^  ${name}: ${name} is not set`, 'm'), name)
+  }
+  t.notMatch(result.stderr, 'expected string', 'no type names for a missing value')
+})
+
+t.test('a command line mistake is listed together with the settings refused', async (t) => {
+  const result = await runCommand(ops, ['unlock'], {
+    INTERNAL_TOKEN: internalToken,
+    REDIS_URL: 'memory://',
+    MONGO_URL: 'memory://',
+    AMQP_URL: 'memory://',
+    JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json',
+    USER_SERVICE_URL: 'http://127.0.0.1:9',
+    TOTP_ENCRYPTION_KEYS: `k1:${keys.k1}`,
+    TOTP_ENCRYPTION_KEY_ID: 'k1',
+    RECOVERY_CODE_PEPPER: randomBytes(32).toString('base64url')
+  })
+
+  t.equal(result.code, 2)
+  t.match(result.stderr, 'unlock: give either --email or --user-id; usage: unlock')
+  t.match(result.stderr, /^ {2}REDIS_URL: is memory:\/\//m, 'the stand-in is refused too')
+})
+
+t.test('an email that is not one address is refused with the usage', async (t) => {
+  const result = await runCommand(ops, ['unlock', '--email', 'alice example.com'], {})
+
+  t.equal(result.code, 2)
+  t.match(result.stderr, 'unlock: --email must be one address of the form name@example.com; ' +
+    'usage: unlock --email EMAIL | --user-id ID')
+  t.match(result.stderr, /^ {2}INTERNAL_TOKEN: /m, 'the settings are reported as well')
 })
 
 t.test('an option the command does not take is refused with its usage', async (t) => {
   const result = await runCommand(ops, ['unlock', '--user', 'u1'], {})
 
   t.equal(result.code, 2)
-  t.match(result.stderr, 'unknown option --user; usage: unlock --email EMAIL | --user-id ID')
+  t.match(result.stderr, 'unlock: unknown option --user; ')
+  t.match(result.stderr, '; usage: unlock --email EMAIL | --user-id ID')
+  t.notMatch(result.stderr, 'unexpected argument', 'its value is not taken for another mistake')
 })
 
 t.test('a count option out of range is refused with its usage before any work is announced',
@@ -240,6 +282,78 @@ t.test('a user service that does not answer is named by its setting and address,
   t.notMatch(result.stderr, internalToken, 'the service credential is not shown')
 })
 
+t.test('a 404 that is not the user service\'s "no such user" is reported as unexpected, ' +
+  'not as a missing user', { skip: noServers }, async (t) => {
+  const run = await setUp(t, ['twofactor.unlocked'])
+  const users = await startUserService(t, run.env)
+  await users.register('alice@example.com')
+
+  const result = await runCommand(ops, ['unlock', '--email', 'alice@example.com'], {
+    ...run.env,
+    USER_SERVICE_URL: users.public
+  })
+
+  t.equal(result.code, 1)
+  t.match(result.stderr, `unlock: the user service at USER_SERVICE_URL=${users.public} ` +
+    'answered something unexpected (404 not_found): is the address its internal port?')
+  t.notMatch(result.stderr, 'no user has')
+  t.equal(result.stdout, '')
+})
+
+t.test('an email no account has is reported as no such user', { skip: noServers }, async (t) => {
+  const run = await setUp(t, ['twofactor.unlocked'])
+  const users = await startUserService(t, run.env)
+
+  const result = await runCommand(ops, ['unlock', '--email', 'nobody@example.com'], {
+    ...run.env,
+    USER_SERVICE_URL: users.internal
+  })
+
+  t.equal(result.code, 1)
+  t.match(result.stderr, 'unlock: no user has the email nobody@example.com')
+})
+
+for (const command of ['unlock', 'disable-2fa']) {
+  t.test(`${command} refuses a user id no account has, and logs and publishes nothing`,
+    { skip: command === 'unlock' ? noServers : noMongo }, async (t) => {
+      const run = await setUp(t, ['twofactor.unlocked', 'twofactor.disabled'])
+      const users = await startUserService(t, run.env)
+
+      const result = await runCommand(ops, [command, '--user-id', 'no-such-user-123'], {
+        ...run.env,
+        USER_SERVICE_URL: users.internal
+      })
+
+      t.equal(result.code, 1)
+      t.match(result.stderr, `${command}: no user has the id no-such-user-123`)
+      t.equal(result.stdout, '', 'nothing is reported done')
+      t.notMatch(result.stderr, /"msg":"(2fa lock lifted|event published)"/)
+      await t.rejects(run.events.take('twofactor.unlocked', 300), 'no twofactor.unlocked')
+      await t.rejects(run.events.take('twofactor.disabled', 300), 'no twofactor.disabled')
+    })
+}
+
+t.test('unlock neither connects to nor warns about MongoDB, which it does not use',
+  { skip: noServers }, async (t) => {
+    const run = await setUp(t, ['twofactor.unlocked'])
+    const users = await startUserService(t, run.env)
+    const userId = await users.register('bob@example.com')
+    const env = { ...run.env, USER_SERVICE_URL: users.internal }
+
+    const unreachable = await runCommand(ops, ['unlock', '--user-id', userId], {
+      ...env,
+      MONGO_URL: `mongodb://127.0.0.1:${await freePort()}/`
+    })
+    const standIn = await runCommand(ops, ['unlock', '--user-id', userId], {
+      ...env,
+      MONGO_URL: 'memory://'
+    })
+
+    succeeded(t, unreachable)
+    succeeded(t, standIn)
+    t.notMatch(unreachable.stderr + standIn.stderr, /MongoDB/)
+  })
+
 t.test('unlock lifts the lock on a user found by email and publishes twofactor.unlocked',
   { skip: noServers }, async (t) => {
     const run = await setUp(t, ['twofactor.unlocked'])
@@ -266,16 +380,21 @@ t.test('unlock lifts the lock on a user found by email and publishes twofactor.u
 t.test('disable-2fa removes the factor and publishes twofactor.disabled', { skip: noMongo },
   async (t) => {
     const run = await setUp(t, ['twofactor.disabled'])
+    const users = await startUserService(t, run.env)
+    const userId = await users.register('lost-device@example.com')
     const factors = run.factors as MongoFactorStore
-    await storeFactor(factors, new SecretBox(ring(`k1:${keys.k1}`, 'k1')), 'user-1')
+    await storeFactor(factors, new SecretBox(ring(`k1:${keys.k1}`, 'k1')), userId)
 
-    const result = await runCommand(ops, ['disable-2fa', '--user-id', 'user-1'], run.env)
+    const result = await runCommand(ops, ['disable-2fa', '--user-id', userId], {
+      ...run.env,
+      USER_SERVICE_URL: users.internal
+    })
 
     succeeded(t, result)
-    t.match(result.stdout, '2FA is off for user user-1')
-    t.equal(await factors.get('user-1'), null, 'the factor is gone')
+    t.match(result.stdout, `2FA is off for user ${userId}`)
+    t.equal(await factors.get(userId), null, 'the factor is gone')
     t.match(await run.events.take('twofactor.disabled'), {
-      data: { user_id: 'user-1', reason: 'admin', actor_id: 'ops' }
+      data: { user_id: userId, reason: 'admin', actor_id: 'ops' }
     })
   })
 

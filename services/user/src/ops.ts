@@ -62,13 +62,15 @@ const commands: Record<string, OpsCommand<UserOps>> = {
     usage: '--email EMAIL < password-file',
     options: { email: 'text' },
     stores: ['MONGO_URL', 'AMQP_URL'],
-    run: async (ops, args, say) => {
+    check: (args) => {
       const given = args.get('email')
-      if (given === undefined) throw new UsageError('--email is required')
+      if (given === undefined) return ['--email is required']
       // The rule sign-up applies, so the admin could also have signed up.
-      const email = normaliseEmail(given)
-      const problem = emailProblem(email)
-      if (problem) throw new UsageError(`--email: ${problem}`)
+      const problem = emailProblem(normaliseEmail(given))
+      return problem ? [`--email: ${problem}`] : []
+    },
+    run: async (ops, args, say) => {
+      const email = normaliseEmail(args.get('email') as string)
       const store = ops.backends.store
       const before = await store.findByEmail(email)
 
@@ -104,6 +106,7 @@ const commands: Record<string, OpsCommand<UserOps>> = {
 exitWith(runOps({
   service: 'user',
   commands,
-  configure: () => loadUserConfig(process.env),
+  env: process.env,
+  configure: loadUserConfig,
   open
 }, process.argv.slice(2)))

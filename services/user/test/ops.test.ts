@@ -146,7 +146,7 @@ t.test('create-admin refuses an email that sign-up would refuse, saying why',
       run.env, { input: `${PASSWORD}\n` })
 
     t.equal(result.code, 2)
-    t.match(result.stderr, `--email: ${EMAIL_PROBLEMS.domain}`)
+    t.match(result.stderr, `--email: ${EMAIL_PROBLEMS.domain.replace(/\.$/, '')}; usage:`)
   })
 
 t.test('ADMIN_EMAIL is checked with the sign-up rule, ' +
@@ -174,3 +174,18 @@ t.test('a configuration with several mistakes is refused with every one listed',
     t.match(result.stderr, new RegExp(`^  ${name}: `, 'm'), `${name} is listed`)
   }
 })
+
+t.test('an email sign-up would refuse is listed together with the settings refused',
+  async (t) => {
+    const result = await runCommand(ops, ['create-admin', '--email', 'bad email'], {
+      INTERNAL_TOKEN: randomBytes(32).toString('base64url'),
+      MONGO_URL: 'memory://',
+      AMQP_URL: 'memory://',
+      JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json'
+    }, { input: `${PASSWORD}\n` })
+
+    t.equal(result.code, 2)
+    t.match(result.stderr, `create-admin: --email: ${EMAIL_PROBLEMS.invisible.replace(/\.$/, '')}`)
+    t.match(result.stderr, /^ {2}MONGO_URL: is memory:\/\//m, 'the stand-ins are refused too')
+    t.match(result.stderr, /^ {2}AMQP_URL: is memory:\/\//m)
+  })
