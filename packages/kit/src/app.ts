@@ -255,5 +255,11 @@ function validationMessage (error: FastifyError): string {
 
   if (missing) return `${where}.${missing} is required.`
   if (extra) return `${where}.${extra} is not allowed.`
-  return `${where}${path ? '.' + path : ''} ${first.message ?? 'is not valid'}.`
+  const field = `${where}${path ? '.' + path : ''}`
+  // The schema's own words for a pattern are a regular expression, which
+  // tells a client nothing; the README and /docs say what each field takes.
+  if (first.keyword === 'pattern') {
+    return `${field} holds characters or a form it does not accept; see /docs.`
+  }
+  return `${field} ${first.message ?? 'is not valid'}.`
 }

@@ -33,7 +33,8 @@ function secureFor (request: FastifyRequest): boolean {
 
 /** True when the client asked for a cookie session. */
 export function wantsCookieSession (request: FastifyRequest): boolean {
-  return request.headers[SESSION_MODE_HEADER] === 'cookie'
+  const mode = request.headers[SESSION_MODE_HEADER]
+  return typeof mode === 'string' && mode.trim().toLowerCase() === 'cookie'
 }
 
 export function setSessionCookies (

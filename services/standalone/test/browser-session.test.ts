@@ -41,6 +41,21 @@ t.test('a cookie session keeps the token out of the body ' +
   t.notMatch(csrf, /HttpOnly/, 'the CSRF cookie is readable by the page')
 })
 
+t.test('the session mode header is read without regard to case', async (t) => {
+  const h = await startHarness(t)
+  await h.call('POST', '/api/users', { email: 'caps@example.com', password: PASSWORD, name: 'C' })
+
+  const answer = await h.system.app.inject({
+    method: 'POST',
+    url: '/api/sso/token',
+    headers: { 'content-type': 'application/json', 'x-session-mode': 'Cookie' },
+    payload: JSON.stringify({ email: 'caps@example.com', password: PASSWORD })
+  })
+
+  t.equal(answer.json().token_type, 'cookie')
+  t.notOk('token' in answer.json(), 'no token in the body')
+})
+
 t.test('outside localhost the cookies are Secure', async (t) => {
   const h = await startHarness(t)
   const answer = await signInWithCookie(h, 'prod@example.com', 'twofa.example.com')
