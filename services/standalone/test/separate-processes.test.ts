@@ -150,7 +150,8 @@ t.test('the three services as separate processes ' +
   t.same(off.body, { enabled: false })
 
   const again = await signIn()
-  t.match(again.body, { success: true, token: String })
+  t.match(again.body, { success: true, token: String },
+    `signed in with the password alone (${again.status}: ${Object.keys(again.body ?? {})})`)
   await eventually(
     async () => {
       const profile = await call(`${users}/api/users/me`, { token: again.body.token })

@@ -7,6 +7,7 @@ import { keyRingOf, type TotpConfig } from './config.js'
 import { RecoveryCodeHasher } from './domain/recovery-codes.js'
 import { SecretBox } from './domain/secret-box.js'
 import { createTwoFactor, type TwoFactor } from './domain/two-factor.js'
+import { leasedOutbox } from './domain/lease.js'
 import { subscribeConsumers } from './events/consumers.js'
 import { adminRoutes } from './routes/admin.js'
 import { internalRoutes } from './routes/internal.js'
@@ -34,7 +35,7 @@ export async function createTotpService (
   now: () => number = Date.now
 ): Promise<TotpService> {
   const publisher = new EventPublisher(backends.bus, log)
-  const relay = new OutboxRelay(backends.factors, backends.bus, log)
+  const relay = new OutboxRelay(leasedOutbox(backends.factors, backends.state), backends.bus, log)
   const twoFactor = createTwoFactor({
     factors: backends.factors,
     state: backends.state,

@@ -4,6 +4,7 @@ import type { DecisionLog } from '@twofa/kit'
 import { createEnvelope } from '@twofa/events'
 import { errors } from '../errors.js'
 import { refusal, type ProofChecker } from './proofs.js'
+import { withLease } from './lease.js'
 import { generateRecoveryCodes, normaliseRecoveryCode } from './recovery-codes.js'
 import { generateSecret, otpauthUri, toBase32 } from './totp-codes.js'
 import type { TwoFactorDeps } from './two-factor.js'
@@ -83,7 +84,9 @@ export function createEnrollment (deps: TwoFactorDeps, proofs: ProofChecker) {
         user_id: userId,
         factor_id: pending.factorId
       })
-      if (!await factors.create(factor, enabled)) {
+      const created = await withLease(state, userId, async () =>
+        await factors.create(factor, enabled))
+      if (!created) {
         // Deleted since the setup began: the token outlived its account.
         if (await factors.isDeleted(userId)) throw errors.account_deleted()
         throw errors.already_enabled()

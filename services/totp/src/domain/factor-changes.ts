@@ -100,7 +100,7 @@ export function createFactorChanges (deps: TwoFactorDeps, proofs: ProofChecker) 
 
     /** Removes everything 2FA held for a deleted user; safe to repeat. */
     async removeForDeletedUser (userId: string, log: DecisionLog) {
-      await factors.markDeleted(userId)
+      await withLease(state, userId, async () => { await factors.markDeleted(userId) })
       const factor = await removeFactor(userId, { reason: 'user_deleted', actorId: null })
       await state.dropPending(userId)
       if (!factor) return

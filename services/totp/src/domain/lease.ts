@@ -1,4 +1,5 @@
 import { commonErrors } from '@twofa/kit'
+import type { OutboxSource } from '@twofa/events'
 import type { VolatileStore } from '../store/volatile.js'
 
 /** Longer than any read-check-write on a factor; a crashed holder frees it after this. */
@@ -40,5 +41,21 @@ export async function withLease<T> (
     return await work()
   } finally {
     await state.releaseLease(userId, token)
+  }
+}
+
+/**
+ * The outbox of the factor store, with each removal of a published event
+ * done under its account's lease. That removal rewrites the account's
+ * document too, and on FerretDB 1.x an update racing with a change of the
+ * same document can write the old factor back: an admin's "2FA off" was
+ * seen undone that way.
+ */
+export function leasedOutbox (source: OutboxSource, state: VolatileStore): OutboxSource {
+  return {
+    pending: async (limit) => await source.pending(limit),
+    done: async (entry) => {
+      await withLease(state, entry.owner, async () => { await source.done(entry) })
+    }
   }
 }
