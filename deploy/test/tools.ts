@@ -40,7 +40,8 @@ export function runTool (command: string, args: string[]): ToolResult {
 
 /** Why the docker-compose tests skip here (it is not installed), or false. */
 export function composeMissing (): string | false {
-  return programMissing('docker-compose', 'apt-get install -y --no-install-recommends docker-compose')
+  const install = 'apt-get install -y --no-install-recommends docker-compose'
+  return programMissing('docker-compose', install)
 }
 
 /** docker-compose (v1, from Debian) on the top-level compose file. */

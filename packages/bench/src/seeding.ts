@@ -1,7 +1,7 @@
-import { createPrivateKey, randomUUID, sign } from 'node:crypto'
+import { createPrivateKey, randomUUID } from 'node:crypto'
 import { MemoryBus, OutboxRelay, createEnvelope } from '@twofa/events'
 import { createLogger } from '@twofa/kit'
-import { authenticatorCode } from '@twofa/testing'
+import { authenticatorCode, signEs256 } from '@twofa/testing'
 import { connectTotpBackends, createTotpService, loadTotpConfig } from '@twofa/totp'
 import { connectUserBackends, loadUserConfig, type UserBackends } from '@twofa/user'
 import type { Deployment } from './deployments.js'
@@ -84,11 +84,10 @@ async function tokenMinter (
   const kid = keys[0]?.kid
   if (!kid) throw new Error('auth published no signing key')
   const key = createPrivateKey(deployment.signingKey)
-  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
 
   return (userId, email) => {
     const now = Math.floor(Date.now() / 1000)
-    const unsigned = part({ alg: 'ES256', typ: 'JWT', kid }) + '.' + part({
+    return signEs256(key, kid, {
       sub: userId,
       aud: 'twofa',
       iss: 'twofa',
@@ -99,8 +98,6 @@ async function tokenMinter (
       amr: ['pwd'],
       token_use: 'access'
     })
-    const signature = sign('sha256', Buffer.from(unsigned), { key, dsaEncoding: 'ieee-p1363' })
-    return `${unsigned}.${signature.toString('base64url')}`
   }
 }
 

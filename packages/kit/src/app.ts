@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto'
-import { isIP } from 'node:net'
 import type { Duplex } from 'node:stream'
 import Fastify, {
   LogController,
@@ -45,35 +44,6 @@ export interface AppOptions {
  * fastify's trustProxy from a setting: unset trusts no proxy, "true" any,
  * anything else names proxies (addresses, CIDR ranges, "loopback").
  */
-const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
-
-/** One entry of a TRUST_PROXY list: a name fastify knows, an address, or address/prefix. */
-function proxyEntryValid (entry: string): boolean {
-  if (PROXY_NAMES.has(entry)) return true
-  const [address = '', prefix, ...rest] = entry.split('/')
-  const family = isIP(address)
-  if (family === 0 || rest.length > 0) return false
-  if (prefix === undefined) return true
-  if (isIP(prefix) === family) return true
-  const bits = /^\d{1,3}$/.test(prefix) ? Number(prefix) : -1
-  return bits >= 0 && bits <= (family === 4 ? 32 : 128)
-}
-
-/**
- * What is wrong with a TRUST_PROXY value, or null: fastify would otherwise
- * refuse it only when the app is built, after the stores have started, and
- * without naming the setting.
- */
-export function trustProxyProblem (setting: string): string | null {
-  if (['', 'true', 'false'].includes(setting)) return null
-  const entries = setting.split(',').map((entry) => entry.trim())
-  const bad = entries.flatMap((entry, i) => proxyEntryValid(entry) ? [] : [i + 1])
-  if (bad.length === 0) return null
-  return 'must be true, false, or a comma-separated list of addresses, address/prefix ' +
-    'ranges and the names loopback, linklocal, uniquelocal ' +
-    `(entry ${bad.join(', ')} of ${entries.length} is not)`
-}
-
 export function trustProxyFrom (setting: string | undefined): boolean | string {
   if (setting === undefined || setting === '' || setting === 'false') return false
   return setting === 'true' ? true : setting

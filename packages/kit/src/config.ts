@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { z } from 'zod'
 
 /** Raised at start when the environment does not satisfy a service's schema. */
@@ -65,6 +66,41 @@ export const positiveInt = (fallback: number) =>
 export const logLevel = z
   .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   .default('info')
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+/** One entry of a TRUST_PROXY list: a name fastify knows, an address, or address/prefix. */
+function proxyEntryValid (entry: string): boolean {
+  if (PROXY_NAMES.has(entry)) return true
+  const [address = '', prefix, ...rest] = entry.split('/')
+  const family = isIP(address)
+  if (family === 0 || rest.length > 0) return false
+  if (prefix === undefined) return true
+  if (isIP(prefix) === family) return true
+  const bits = /^\d{1,3}$/.test(prefix) ? Number(prefix) : -1
+  return bits >= 0 && bits <= (family === 4 ? 32 : 128)
+}
+
+/**
+ * What is wrong with a TRUST_PROXY value, or null: fastify would otherwise
+ * refuse it only when the app is built, after the stores have started, and
+ * without naming the setting.
+ */
+export function trustProxyProblem (setting: string): string | null {
+  if (['', 'true', 'false'].includes(setting)) return null
+  const entries = setting.split(',').map((entry) => entry.trim())
+  const bad = entries.flatMap((entry, i) => proxyEntryValid(entry) ? [] : [i + 1])
+  if (bad.length === 0) return null
+  return 'must be true, false, or a comma-separated list of addresses, address/prefix ' +
+    'ranges and the names loopback, linklocal, uniquelocal ' +
+    `(entry ${bad.join(', ')} of ${entries.length} is not)`
+}
+
+/** fastify's trustProxy, checked here: which proxies may set X-Forwarded-For. */
+export const trustProxy = z.string().superRefine((value, ctx) => {
+  const problem = trustProxyProblem(value)
+  if (problem) ctx.addIssue({ code: 'custom', message: problem })
+}).optional()
 
 export const nodeEnv = z.enum(['development', 'production', 'test']).default('development')
 

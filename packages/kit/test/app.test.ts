@@ -1,7 +1,8 @@
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { LogCapture } from '@twofa/testing'
-import { buildErrorHandler, createApp, trustProxyProblem } from '../src/app.js'
+import { buildErrorHandler, createApp } from '../src/app.js'
+import { trustProxyProblem } from '../src/config.js'
 import { commonErrors } from '../src/errors.js'
 import { createLogger } from '../src/logger.js'
 

@@ -7,7 +7,7 @@ import {
   port,
   positiveInt,
   shutdownDelaySeconds,
-  trustProxyProblem
+  trustProxy
 } from '@twofa/kit'
 
 const schema = z.object({
@@ -40,10 +40,7 @@ const schema = z.object({
   /** Sign-in requests per client address per minute; 0 turns the limit off. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(120),
   /** fastify's trustProxy: which proxies may set X-Forwarded-For (e.g. loopback). */
-  TRUST_PROXY: z.string().superRefine((value, ctx) => {
-    const problem = trustProxyProblem(value)
-    if (problem) ctx.addIssue({ code: 'custom', message: problem })
-  }).optional()
+  TRUST_PROXY: trustProxy
 })
 
 /** The settings this service reads; the README's configuration table lists each. */

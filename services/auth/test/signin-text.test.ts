@@ -1,54 +1,27 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { connectRedis, createApp, createLogger, type Transport } from '@twofa/kit'
-import { deleteRedisPrefix, present, redisBacking, skipWithout, uniqueName } from '@twofa/testing'
-import { loadAuthConfig } from '../src/config.js'
-import { createAuthService } from '../src/service.js'
+import type { Transport } from '@twofa/kit'
+import { present, redisBacking, skipWithout } from '@twofa/testing'
+import { refusingUsers, startAuthApp } from './auth-app.js'
 
 const redis = await redisBacking()
 const noRedis = skipWithout(redis)
 t.teardown(async () => { await redis.stop() })
-
-const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey
-  .export({ type: 'pkcs8', format: 'pem' }).toString()
-
-const unusedTotp: Transport = async () => { throw new Error('the totp service is not called') }
 
 /**
  * The auth service's public app on real Redis; its user service refuses
  * every password and counts the checks it is asked for.
  */
 async function startAuth (t: Test): Promise<{ app: FastifyInstance, checks: () => number }> {
-  const { url } = present(redis)
-  const prefix = `${uniqueName('signin-text')}:`
-  const config = loadAuthConfig({
-    NODE_ENV: 'test',
-    INTERNAL_TOKEN: randomBytes(32).toString('base64url'),
-    USER_SERVICE_URL: 'http://127.0.0.1:9/',
-    TOTP_SERVICE_URL: 'http://127.0.0.1:9/',
-    SIGNING_KEY: signingKey,
-    REDIS_URL: url,
-    REDIS_PREFIX: prefix,
-    RATE_LIMIT_PER_MINUTE: '0'
-  })
   let checks = 0
-  const refusingUsers: Transport = async () => {
+  const users: Transport = async (request) => {
     checks++
-    return {
-      status: 401,
-      body: { error: 'invalid_credentials', message: 'The email or password is not correct.' }
-    }
+    return await refusingUsers(request)
   }
-  const log = createLogger({ service: 'auth', level: 'silent' })
-  const client = await connectRedis({ url, keyPrefix: prefix }, log)
-  const service = createAuthService(config, { user: refusingUsers, totp: unusedTotp }, client)
-  const app = createApp({ logger: log })
-  await app.register(service.publicRoutes)
-  t.teardown(async () => {
-    await app.close()
-    client.disconnect()
-    await deleteRedisPrefix(url, prefix)
+  const app = await startAuthApp(t, {
+    redisUrl: present(redis).url,
+    users,
+    env: { RATE_LIMIT_PER_MINUTE: '0' }
   })
   return { app, checks: () => checks }
 }

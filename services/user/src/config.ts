@@ -9,7 +9,7 @@ import {
   port,
   refuseMemoryInProduction,
   shutdownDelaySeconds,
-  trustProxyProblem
+  trustProxy
 } from '@twofa/kit'
 import { emailProblem, normaliseEmail } from './domain/emails.js'
 
@@ -39,10 +39,7 @@ const schema = z.object({
   /** Sign-ups per client address per minute, per replica; 0 turns the limit off. */
   REGISTRATION_RATE_PER_MINUTE: z.coerce.number().int().min(0).default(30),
   /** fastify's trustProxy: which proxies may set X-Forwarded-For (e.g. loopback). */
-  TRUST_PROXY: z.string().superRefine((value, ctx) => {
-    const problem = trustProxyProblem(value)
-    if (problem) ctx.addIssue({ code: 'custom', message: problem })
-  }).optional(),
+  TRUST_PROXY: trustProxy,
   ADMIN_EMAIL: z.string().superRefine((value, ctx) => {
     // The rule sign-up applies (domain/emails.ts), so start-up fails with its reason.
     const problem = emailProblem(normaliseEmail(value))

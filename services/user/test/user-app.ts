@@ -1,8 +1,8 @@
-import { generateKeyPairSync, randomBytes, sign } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import type { Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { createApp, createLogger } from '@twofa/kit'
-import { LogCapture } from '@twofa/testing'
+import { LogCapture, signEs256 } from '@twofa/testing'
 import { connectUserBackends } from '../src/backends.js'
 import { loadUserConfig } from '../src/config.js'
 import { createUserService, type UserService } from '../src/service.js'
@@ -26,14 +26,6 @@ export interface UserApp {
   ) => Promise<{ status: number, body: any }>
   /** An access token as the auth service issues it after a sign-in with two factors. */
   tokenFor: (user: { id: string, email: string, roles: string[] }) => string
-}
-
-/** ES256 (RFC 7518 §3.4): the signature is r and s side by side, not DER. */
-function signToken (claims: Record<string, unknown>): string {
-  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
-  const input = `${part({ alg: 'ES256', typ: 'JWT', kid: KID })}.${part(claims)}`
-  const signature = sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' })
-  return `${input}.${signature.toString('base64url')}`
 }
 
 /**
@@ -80,7 +72,7 @@ export async function startUserApp (t: Test, env: Record<string, string> = {}): 
       })
       return { status: response.statusCode, body: response.body ? response.json() : null }
     },
-    tokenFor: (user) => signToken({
+    tokenFor: (user) => signEs256(privateKey, KID, {
       sub: user.id,
       email: user.email,
       roles: user.roles,
